@@ -1,0 +1,570 @@
+"""The ``streamseg`` command.
+
+Each subcommand is a small function that imports what it needs, so
+``streamseg --help`` answers at once (no torch). Exit codes: 0 done, 1 runtime
+failure, 2 usage or input error (one line on stderr, no traceback; ``--debug``
+shows it), 130 stopped by SIGINT, 143 stopped by SIGTERM (outputs finalised).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+log = logging.getLogger("streamseg")
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+class _Stopper:
+    """Turns SIGINT/SIGTERM into a stop between frames; a second SIGINT aborts at once."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self.source: Any = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+        self.event.set()
+        if self.source is not None:
+            self.source.cancel()
+
+    def __enter__(self) -> _Stopper:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    @property
+    def exit_code(self) -> int:
+        if self.signum == signal.SIGTERM:
+            return EXIT_SIGTERM
+        return EXIT_SIGINT if self.event.is_set() else EXIT_OK
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("streamseg: %(levelname)s: %(message)s"))
+    root = logging.getLogger("streamseg")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(package_name="streamseg")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+    """Unsupervised foreground segmentation of live video.
+
+    \b
+    Quick start (no data needed):
+      streamseg demo                      synthetic scene through every method
+      streamseg run --source video.mp4 --method mog2 --masks out/
+      streamseg eval SEQUENCE out/        CDnet recall/precision/F/PWC
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    _setup_logging(verbose, quiet)
+
+
+def _split_methods(value: str | None) -> list[str]:
+    return [m.strip() for m in value.split(",") if m.strip()] if value else []
+
+
+def _resolve_run(
+    config: str | None,
+    source: str | None,
+    method: str | None,
+    masks: str | None,
+    video: str | None,
+    overlay: str | None,
+    mask_video: str | None,
+    max_frames: int | None,
+    gray: bool,
+    overrides: Sequence[str],
+) -> Any:
+    """Merge a config file, the command-line options and ``--set`` into one RunConfig."""
+    import yaml
+
+    from streamseg.config import run_config_from_dict
+    from streamseg.errors import ConfigError
+
+    data: dict[str, Any] = {}
+    if config:
+        path = Path(config)
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            raise ConfigError(f"config file {path} is not valid YAML") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold a mapping at top level")
+    data.setdefault("source", {})
+    data.setdefault("outputs", {})
+    if source is not None:
+        data["source"] = {**(data["source"] or {}), "uri": source}
+    if gray:
+        data["source"]["gray"] = True
+    names = _split_methods(method)
+    if names:
+        existing = {m["name"]: m for m in data.get("methods") or [] if isinstance(m, dict)}
+        data["methods"] = [existing.get(n, {"name": n}) for n in names]
+    if not data.get("methods"):
+        raise ConfigError("no method given: use --method NAME[,NAME...] (see streamseg list)")
+    if not (data["source"] or {}).get("uri"):
+        raise ConfigError("no source given: use --source FILE|FOLDER|URL|WEBCAM|synthetic")
+    outputs = {"masks": masks, "video": video, "overlay": overlay, "mask_video": mask_video}
+    data["outputs"] = {**(data["outputs"] or {}), **{k: v for k, v in outputs.items() if v}}
+    if max_frames is not None:
+        data["max_frames"] = max_frames
+    return run_config_from_dict(data, overrides)
+
+
+def _stats_table(stats: Any, title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("method", "ms/frame", "fps", "p99 ms", "warm-up"):
+        table.add_column(col, justify="right" if col != "method" else "left")
+    for m in stats.methods.values():
+        d = m.as_dict()
+        table.add_row(
+            m.name, f"{d['ms_mean']:.2f}", f"{d['fps']:.1f}", f"{d['ms_p99']:.2f}", str(m.warm_up)
+        )
+    return table
+
+
+def _agreement_table(masks_iou: dict[tuple[str, str], float]) -> Any:
+    from rich.table import Table
+
+    names = sorted({a for a, _ in masks_iou} | {b for _, b in masks_iou})
+    table = Table(title="agreement (mean IoU of masks)", title_justify="left")
+    table.add_column("")
+    for n in names:
+        table.add_column(n, justify="right")
+    for a in names:
+        row = [a]
+        for b in names:
+            key = (a, b) if (a, b) in masks_iou else (b, a)
+            row.append("1.000" if a == b else f"{masks_iou.get(key, float('nan')):.3f}")
+        table.add_row(*row)
+    return table
+
+
+class _Agreement:
+    """Running mean IoU of every pair of methods' masks (over frames where either has any)."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[str, str], float] = {}
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def __call__(self, _frame: Any, masks: Mapping[str, Any]) -> None:
+        names = list(masks)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                fa, fb = masks[a] > 0, masks[b] > 0
+                union = int((fa | fb).sum())
+                if union:
+                    self.sums[(a, b)] = self.sums.get((a, b), 0.0) + int((fa & fb).sum()) / union
+                    self.counts[(a, b)] = self.counts.get((a, b), 0) + 1
+
+    def result(self) -> dict[tuple[str, str], float]:
+        return {k: self.sums[k] / self.counts[k] for k in self.sums}
+
+
+@cli.command("run")
+@click.option(
+    "--source",
+    "-s",
+    metavar="SRC",
+    help="Video file, image folder, webcam index, rtsp:// URL or 'synthetic'.",
+)
+@click.option("--method", "-m", metavar="NAME[,NAME...]", help="Registered method(s).")
+@click.option(
+    "--masks",
+    metavar="DIR",
+    help="Write CDnet masks DIR/binNNNNNN.png (DIR/<method>/ for several methods).",
+)
+@click.option("--video", metavar="FILE", help="Write a labelled mosaic video (input | methods).")
+@click.option("--overlay", metavar="FILE", help="Write an overlay video per method.")
+@click.option("--mask-video", metavar="FILE", help="Write a mask video per method.")
+@click.option("--max-frames", type=click.IntRange(min=1), metavar="N", help="Stop after N frames.")
+@click.option("--config", "-c", metavar="FILE", help="YAML run configuration (see configs/).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. methods.mog2.history=200 (repeatable).",
+)
+@click.option("--gray", is_flag=True, help="Decode to gray (the Y plane).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: when stderr is a terminal).",
+)
+@click.pass_context
+def run_cmd(
+    ctx: click.Context,
+    source: str | None,
+    method: str | None,
+    masks: str | None,
+    video: str | None,
+    overlay: str | None,
+    mask_video: str | None,
+    max_frames: int | None,
+    config: str | None,
+    overrides: tuple[str, ...],
+    gray: bool,
+    progress: bool | None,
+) -> int:
+    """Segment a source with one or more methods and write masks and videos.
+
+    \b
+    Examples:
+      streamseg run --source ../shared/data/cdnet_highway/input --method mog2 --masks out/
+      streamseg run --source rtsp://cam/stream --method mog2,knn --video mosaic.mp4
+      streamseg run --config configs/cdnet.yaml --set methods.mog2.history=200
+    """
+    from streamseg.pipeline import run_config
+
+    cfg = _resolve_run(
+        config, source, method, masks, video, overlay, mask_video, max_frames, gray, overrides
+    )
+    if progress is None:
+        progress = sys.stderr.isatty()
+    agreement = _Agreement() if len(cfg.methods) > 1 else None
+    with _Stopper() as stopper:
+
+        def on_open(src: Any) -> None:
+            stopper.source = src
+
+        stats = run_config(
+            cfg, stop=stopper.event, progress=progress, on_frame=agreement, on_open=on_open
+        )
+    console = _stderr_console()
+    console.print(
+        _stats_table(
+            stats,
+            f"{stats.frames} frames in {stats.seconds:.1f} s, "
+            f"{stats.fps:.1f} fps end to end, "
+            f"{stats.dropped} dropped, {stats.reconnects} reconnects",
+        )
+    )
+    if agreement is not None and agreement.result():
+        console.print(_agreement_table(agreement.result()))
+    if stats.warning:
+        console.print(f"[yellow]warning:[/] {stats.warning}")
+    if stopper.event.is_set():
+        console.print(f"stopped by signal after {stats.frames} frames; outputs are complete")
+    return stopper.exit_code
+
+
+@cli.command("demo")
+@click.option(
+    "--out", default="streamseg-demo", show_default=True, metavar="DIR", help="Output folder."
+)
+@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=10))
+@click.option("--size", default="320x240", show_default=True, metavar="WxH")
+@click.option(
+    "--method",
+    "-m",
+    metavar="NAME[,NAME...]",
+    help="Methods to run (default: every available one).",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar.")
+def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: bool | None) -> int:
+    """Run every method on the built-in synthetic scene and score it against its exact truth.
+
+    Writes DIR/mosaic.mp4 (input and every method side by side), DIR/masks/<method>/,
+    DIR/metrics.json and DIR/metrics.md, and prints the table.
+    """
+    import json
+
+    from streamseg.config import run_config_from_dict
+    from streamseg.evaluation.metrics import Confusion
+    from streamseg.pipeline import run_config
+    from streamseg.registry import available
+    from streamseg.sinks.png import atomic_write
+    from streamseg.sources import parse_synthetic
+
+    uri = f"synthetic:frames={frames},size={size}"
+    scene = parse_synthetic(uri)
+    names = _split_methods(method) or available()
+    cfg = run_config_from_dict(
+        {
+            "source": {"uri": uri},
+            "methods": [{"name": n} for n in names],
+            "outputs": {"masks": str(Path(out) / "masks"), "video": str(Path(out) / "mosaic.mp4")},
+        }
+    )
+    confusions = {n: Confusion() for n in names}
+    # Frames before this are the methods' warm-up; CDnet likewise scores only after a start frame.
+    first_scored = min(50, frames // 5)
+
+    def score(frame: Any, masks: Mapping[str, Any]) -> None:
+        if frame.index >= first_scored:
+            truth = scene.render(frame.index)[1]
+            for n, m in masks.items():
+                confusions[n].update(m, truth)
+
+    with _Stopper() as stopper:
+
+        def on_open(src: Any) -> None:
+            stopper.source = src
+
+        stats = run_config(
+            cfg,
+            stop=stopper.event,
+            progress=sys.stderr.isatty() if progress is None else progress,
+            on_frame=score,
+            on_open=on_open,
+        )
+    rows: list[dict[str, Any]] = []
+    for n in names:
+        s = confusions[n].compute()
+        ms = stats.methods[n]
+        rows.append(
+            {
+                "method": n,
+                "f_measure": s.f_measure,
+                "recall": s.recall,
+                "precision": s.precision,
+                "pwc": s.pwc,
+                "ms_per_frame": ms.ms_mean,
+                "fps": ms.fps,
+            }
+        )
+    from rich.table import Table
+
+    table = Table(
+        title=f"synthetic scene {size}, {stats.frames} frames (scored from frame {first_scored})",
+        title_justify="left",
+    )
+    for col in ("method", "F", "recall", "precision", "PWC", "ms/frame", "fps"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for r in rows:
+        table.add_row(
+            r["method"],
+            f"{r['f_measure']:.3f}",
+            f"{r['recall']:.3f}",
+            f"{r['precision']:.3f}",
+            f"{r['pwc']:.2f}",
+            f"{r['ms_per_frame']:.2f}",
+            f"{r['fps']:.1f}",
+        )
+    _stdout_console().print(table)
+    md = [
+        "| method | F | recall | precision | PWC | ms/frame | fps |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['method']} | {r['f_measure']:.3f} | {r['recall']:.3f} | {r['precision']:.3f} "
+        f"| {r['pwc']:.2f} | {r['ms_per_frame']:.2f} | {r['fps']:.1f} |"
+        for r in rows
+    ]
+    atomic_write(Path(out) / "metrics.md", ("\n".join(md) + "\n").encode())
+    atomic_write(Path(out) / "metrics.json", json.dumps(rows, indent=2).encode())
+    _stderr_console().print(f"wrote {out}/mosaic.mp4, {out}/masks/, {out}/metrics.md")
+    return stopper.exit_code
+
+
+@cli.command("synth")
+@click.argument("out", metavar="OUT")
+@click.option("--frames", default=300, show_default=True, type=click.IntRange(min=1))
+@click.option("--size", default="320x240", show_default=True, metavar="WxH")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--noise", default=3.0, show_default=True, type=click.FloatRange(min=0))
+@click.option(
+    "--illumination-jump-at",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="T",
+    help="Frame of a sudden global brightness change.",
+)
+@click.option(
+    "--warm-up",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="First scored frame (temporalROI.txt).",
+)
+@click.option(
+    "--video/--no-video", default=True, show_default=True, help="Also write OUT/synthetic.mp4."
+)
+def synth_cmd(
+    out: str,
+    frames: int,
+    size: str,
+    seed: int,
+    noise: float,
+    illumination_jump_at: int | None,
+    warm_up: int,
+    video: bool,
+) -> int:
+    """Write the synthetic scene as a CDnet-layout sequence (and a video) in OUT."""
+    from streamseg.sources import parse_synthetic
+    from streamseg.sources.synthetic import write_sequence
+
+    scene = parse_synthetic(
+        f"synthetic:frames={frames},size={size},seed={seed},noise={noise}"
+        + (
+            f",illumination_jump_at={illumination_jump_at}"
+            if illumination_jump_at is not None
+            else ""
+        )
+    )
+    write_sequence(scene, Path(out), warm_up=min(warm_up, frames - 1), video=video)
+    _stderr_console().print(
+        f"wrote {frames} frames to {out}/ (input/, groundtruth/, ROI.bmp, "
+        f"temporalROI.txt{', synthetic.mp4' if video else ''})"
+    )
+    return EXIT_OK
+
+
+@cli.command("eval")
+@click.argument("sequence", metavar="SEQUENCE")
+@click.argument("results", metavar="RESULTS")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Score missing result frames as all background instead of failing.",
+)
+def eval_cmd(sequence: str, results: str, as_json: bool, allow_missing: bool) -> int:
+    """Score RESULTS (a folder of binNNNNNN.png) against a CDnet SEQUENCE's ground truth."""
+    import json
+
+    from streamseg.evaluation.cdnet import CDnetSequence, evaluate_folder
+
+    seq = CDnetSequence(sequence)
+    scores = evaluate_folder(seq, results, allow_missing=allow_missing)
+    if as_json:
+        click.echo(json.dumps({"sequence": seq.name, **scores.as_dict()}, indent=2))
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(
+        title=f"{seq.name}: {len(seq.scored_indices())} frames scored", title_justify="left"
+    )
+    for col in ("recall", "precision", "F-measure", "PWC", "specificity"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        f"{scores.recall:.4f}",
+        f"{scores.precision:.4f}",
+        f"{scores.f_measure:.4f}",
+        f"{scores.pwc:.4f}",
+        f"{scores.specificity:.4f}",
+    )
+    _stdout_console().print(table)
+    return EXIT_OK
+
+
+@cli.command("list")
+def list_cmd() -> int:
+    """Registered methods with their parameters, and the source and output kinds."""
+    from rich.table import Table
+
+    from streamseg.config import config_fields
+    from streamseg.registry import available, method_class
+
+    table = Table(title="methods", title_justify="left", show_lines=True)
+    table.add_column("name")
+    table.add_column("parameters (default)")
+    table.add_column("about")
+    for name in available(installed_only=False):
+        try:
+            cls = method_class(name)
+        except Exception as err:  # a method whose extra is missing: say how to get it
+            table.add_row(name, "", str(err))
+            continue
+        params = ", ".join(f"{k}={v[1]!r}" for k, v in config_fields(cls.Config).items())
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        table.add_row(name, params, doc)
+    console = _stdout_console()
+    console.print(table)
+    console.print(
+        "sources: video file (PyAV, OpenCV fallback), image folder / CDnet sequence, "
+        "webcam index or /dev/videoN, rtsp:// http(s):// streams, synthetic[:k=v,...]"
+    )
+    console.print("outputs: --masks DIR (binNNNNNN.png), --video (mosaic), --overlay, --mask-video")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (``streamseg`` and ``python -m streamseg``)."""
+    from streamseg.errors import StreamsegError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="streamseg", standalone_mode=False)
+    except click.exceptions.Exit as err:
+        return int(err.exit_code)
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_SIGINT
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_SIGINT
+    except StreamsegError as err:
+        if debug:
+            raise
+        click.echo(f"streamseg: error: {err}", err=True)
+        return err.exit_code
+    except Exception as err:
+        if debug:
+            raise
+        click.echo(
+            f"streamseg: unexpected error: {type(err).__name__}: {err} "
+            "(run with --debug for the traceback)",
+            err=True,
+        )
+        return EXIT_RUNTIME
+    return int(result) if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,428 @@
+"""Configuration: frozen dataclasses, built from YAML or keyword arguments in one place.
+
+Every component (each segmenter, the source, the outputs) has one frozen
+dataclass of its parameters. :func:`build` is the only place that turns loose
+values (YAML, ``--set key=value`` strings, keyword arguments) into such a
+dataclass: it coerces types from the annotations, and turns unknown keys and bad
+values into a one-line :class:`~streamseg.errors.ConfigError` that names the
+valid fields. :func:`load_config` reads a run's YAML, applies overrides and
+resolves every method's defaults, so :func:`dump_config` writes the complete
+configuration beside a run's outputs.
+
+Example:
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Demo:
+    ...     window: int = 32
+    ...     size: tuple[int, int] = (80, 60)
+    >>> build(Demo, {"window": "16", "size": [160, 120]})
+    Demo(window=16, size=(160, 120))
+    >>> build(Demo, {"windw": 3})
+    Traceback (most recent call last):
+    ...
+    streamseg.errors.ConfigError: Demo: unknown parameter 'windw' (valid: window, size)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from streamseg.errors import ConfigError
+
+__all__ = [
+    "build",
+    "parse_override",
+    "SourceConfig",
+    "OutputConfig",
+    "MethodSpec",
+    "RunConfig",
+    "load_config",
+    "run_config_from_dict",
+    "dump_config",
+    "config_fields",
+]
+
+C = TypeVar("C")
+
+
+def config_fields(cls: type) -> dict[str, tuple[Any, Any]]:
+    """Map each field of a config dataclass to ``(type, default)``."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, tuple[Any, Any]] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = dataclasses.MISSING
+        out[f.name] = (hints[f.name], default)
+    return out
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Convert ``value`` to annotation ``tp`` or raise ConfigError naming ``where``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        if isinstance(value, str) and value.lower() in ("none", "null") and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: cannot use {value!r} as {_type_name(tp)}")
+    if origin is Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            # "320x240" is how people write a size on a command line.
+            if re.fullmatch(r"\s*\d+\s*x\s*\d+\s*", value):
+                value = [int(v) for v in value.split("x")]
+            else:
+                value = yaml.safe_load(value)
+            if not isinstance(value, list):
+                value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{where}: expected {len(args)} values, got {list(value)!r}")
+            return tuple(_coerce(v, a, where) for v, a in zip(value, args, strict=True))
+        inner = args[0] if args else Any
+        items = [_coerce(v, inner, where) for v in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in (
+            "true",
+            "yes",
+            "on",
+            "1",
+            "false",
+            "no",
+            "off",
+            "0",
+        ):
+            return value.lower() in ("true", "yes", "on", "1")
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def build(cls: type[C], values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> C:
+    """Build config dataclass ``cls`` from loose values, coercing and validating them.
+
+    Args:
+        cls: a dataclass whose fields all have defaults or are given.
+        values: a mapping of field names to values (YAML, CLI strings, ...).
+        **kwargs: more values; they win over ``values``.
+
+    Returns:
+        The frozen instance. Its ``__post_init__`` may add range checks.
+
+    Raises:
+        ConfigError: unknown field, value of the wrong type, or out of range.
+    """
+    merged = {**(values or {}), **kwargs}
+    spec = config_fields(cls)
+    unknown = [k for k in merged if k not in spec]
+    if unknown:
+        raise ConfigError(
+            f"{cls.__name__}: unknown parameter {unknown[0]!r} (valid: {', '.join(spec)})"
+        )
+    coerced = {k: _coerce(v, spec[k][0], f"{cls.__name__}.{k}") for k, v in merged.items()}
+    try:
+        return cls(**coerced)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{cls.__name__}: {err}") from err
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`ConfigError` with ``message`` unless ``condition`` (for ``__post_init__``)."""
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How to open the input.
+
+    Attributes:
+        uri: a video file, an image folder (CDnet ``input/`` or a sequence root), a
+            webcam index or ``/dev/videoN``, an ``rtsp://``/``http(s)://`` URL, or
+            ``synthetic`` (optionally ``synthetic:frames=300,seed=1,size=320x240``).
+        backend: ``auto`` (PyAV, OpenCV if PyAV cannot open the file), ``pyav`` or ``opencv``.
+        gray: decode to gray ``H×W`` (the Y plane) instead of BGR.
+        fps: frame rate to assume for folders and arrays, which carry no timing.
+        open_timeout: seconds allowed to open a stream or device.
+        read_timeout: seconds without a frame after which a live source counts as stalled.
+        max_reconnects: reconnect attempts for a live source before giving up (-1: forever).
+        backoff: first wait between reconnect attempts, doubled up to ``backoff_max``.
+        backoff_max: longest wait between reconnect attempts.
+        drop_frames: keep only the newest frame (``None``: yes for live sources, no for files).
+    """
+
+    uri: str = "synthetic"
+    backend: Literal["auto", "pyav", "opencv"] = "auto"
+    gray: bool = False
+    fps: float = 25.0
+    open_timeout: float = 10.0
+    read_timeout: float = 5.0
+    max_reconnects: int = 10
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    drop_frames: bool | None = None
+
+    def __post_init__(self) -> None:
+        check(self.fps > 0, f"source.fps must be > 0, got {self.fps}")
+        for name in ("open_timeout", "read_timeout", "backoff", "backoff_max"):
+            value = getattr(self, name)
+            check(value > 0, f"source.{name} must be > 0 seconds, got {value}")
+        check(self.max_reconnects >= -1, "source.max_reconnects must be >= -1 (-1: forever)")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where a run writes its results (all optional).
+
+    Attributes:
+        masks: folder for CDnet masks ``binNNNNNN.png``; with several methods one
+            sub-folder per method.
+        video: labelled mosaic video (input and every method side by side).
+        overlay: overlay video (mask tinted over the frame); ``{method}`` in the
+            name is replaced, else the method name is appended for several methods.
+        mask_video: mask video, named like ``overlay``.
+        fps: frame rate of written videos (``None``: the source's, else 25).
+    """
+
+    masks: str | None = None
+    video: str | None = None
+    overlay: str | None = None
+    mask_video: str | None = None
+    fps: float | None = None
+
+    def __post_init__(self) -> None:
+        check(self.fps is None or self.fps > 0, f"outputs.fps must be > 0, got {self.fps}")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A segmenter chosen by registry name, with its resolved parameters."""
+
+    name: str
+    config: Any
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole run: one source, one or more methods, outputs.
+
+    Attributes:
+        source: the input.
+        methods: the segmenters, each with its complete parameters.
+        outputs: what to write.
+        max_frames: stop after this many frames (``None``: the whole source).
+        seed: seed for methods that use randomness (passed where a method has ``seed``).
+    """
+
+    source: SourceConfig = field(default_factory=SourceConfig)
+    methods: tuple[MethodSpec, ...] = ()
+    outputs: OutputConfig = field(default_factory=OutputConfig)
+    max_frames: int | None = None
+    seed: int | None = 0
+
+
+_RUN_KEYS = ("source", "methods", "outputs", "max_frames", "seed")
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Split ``"methods.mog2.history=300"`` into a key path and a YAML-parsed value."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return [part for part in key.strip().split(".") if part], value
+
+
+def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
+    head = path[0]
+    if head not in _RUN_KEYS:
+        raise ConfigError(f"--set: unknown section {head!r} (valid: {', '.join(_RUN_KEYS)})")
+    if head in ("max_frames", "seed"):
+        if len(path) != 1:
+            raise ConfigError(f"--set: {head} takes no sub-key")
+        data[head] = value
+        return
+    if len(path) < 2:
+        raise ConfigError(f"--set: {head} needs a sub-key, e.g. {head}.<field>=<value>")
+    if head == "methods":
+        if len(path) != 3:
+            raise ConfigError("--set: use methods.<method>.<parameter>=<value>")
+        for method in data.setdefault("methods", []):
+            if isinstance(method, dict) and method.get("name") == path[1]:
+                method[path[2]] = value
+                return
+        names = ", ".join(m.get("name", "?") for m in data.get("methods", [])) or "none"
+        raise ConfigError(f"--set: method {path[1]!r} is not in this run (methods: {names})")
+    if len(path) != 2:
+        raise ConfigError(f"--set: use {head}.<field>=<value>")
+    section = data.setdefault(head, {}) or {}
+    data[head] = section
+    section[path[1]] = value
+
+
+def run_config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = ()) -> RunConfig:
+    """Build a resolved :class:`RunConfig` from a YAML-shaped mapping and ``--set`` overrides.
+
+    Every method's parameters are validated against its registered ``Config``
+    and completed with defaults, so the result can be dumped and re-run as is.
+    """
+    from streamseg.registry import method_config
+
+    data: dict[str, Any] = _plain(raw)
+    unknown = [k for k in data if k not in _RUN_KEYS]
+    if unknown:
+        raise ConfigError(f"config: unknown key {unknown[0]!r} (valid: {', '.join(_RUN_KEYS)})")
+    methods_raw = data.get("methods") or []
+    if not isinstance(methods_raw, list):
+        raise ConfigError("config: methods must be a list of {name: ..., <param>: ...}")
+    data["methods"] = [{"name": e} if isinstance(e, str) else e for e in methods_raw]
+    for item in overrides:
+        path, value = parse_override(item)
+        _apply_override(data, path, value)
+    seed = data.get("seed", 0)
+    methods = []
+    for entry in data["methods"]:
+        if not isinstance(entry, Mapping) or "name" not in entry:
+            raise ConfigError(f"config: each method needs a name, got {entry!r}")
+        params = {k: v for k, v in entry.items() if k != "name"}
+        methods.append(
+            MethodSpec(str(entry["name"]), method_config(str(entry["name"]), params, seed=seed))
+        )
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config: a method is listed twice ({', '.join(names)})")
+    return RunConfig(
+        source=build(SourceConfig, data.get("source") or {}),
+        methods=tuple(methods),
+        outputs=build(OutputConfig, data.get("outputs") or {}),
+        max_frames=_coerce(data.get("max_frames"), int | None, "max_frames"),
+        seed=_coerce(seed, int | None, "seed"),
+    )
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """Read a run configuration from YAML and apply ``--set`` style overrides.
+
+    Raises:
+        ConfigError: missing file, invalid YAML, or any invalid value.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config file {path} must hold a mapping at top level")
+    return run_config_from_dict(data, overrides)
+
+
+def _plain(value: Any) -> Any:
+    """Deep-copy YAML-ish data into plain dicts/lists (so overrides never alias the input)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _to_yaml_data(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_yaml_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_to_yaml_data(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _to_yaml_data(v) for k, v in value.items()}
+    return value
+
+
+def dump_config(config: RunConfig) -> str:
+    """The resolved run configuration as YAML, loadable by :func:`load_config`."""
+    data = {
+        "source": _to_yaml_data(config.source),
+        "methods": [{"name": m.name, **_to_yaml_data(m.config)} for m in config.methods],
+        "outputs": _to_yaml_data(config.outputs),
+        "max_frames": config.max_frames,
+        "seed": config.seed,
+    }
+    return yaml.safe_dump(data, sort_keys=False)

@@ -1,0 +1,321 @@
+"""One loop: a source through several segmenters into sinks, with statistics.
+
+:func:`run` is the loop for library users (they build the parts); :func:`run_config`
+builds the parts from a :class:`~streamseg.config.RunConfig`, runs them, and
+writes the resolved configuration and the statistics beside the outputs (the
+CLI and the Ray actors use it).
+
+Shutdown: :func:`run` stops between frames when its ``stop`` event is set (the
+CLI sets it from SIGINT/SIGTERM) or on ``KeyboardInterrupt``; every part is
+closed by the caller's ``with`` block, so videos are finalised and PNG masks are
+complete.
+
+Example:
+    >>> import streamseg as ss
+    >>> with ss.open_source("synthetic:frames=5,size=64x48") as src, ss.create("mog2") as seg:
+    ...     stats = ss.run(src, {"mog2": seg}, [])
+    >>> stats.frames
+    5
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamseg.config import OutputConfig, RunConfig, dump_config
+from streamseg.frame import Frame
+from streamseg.segmenters.base import Segmenter
+from streamseg.sinks.base import Sink
+from streamseg.sources.base import FrameSource
+
+__all__ = ["MethodStats", "RunStats", "run", "run_config", "build_sinks"]
+
+log = logging.getLogger(__name__)
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+@dataclass
+class MethodStats:
+    """Timing of one method over a run."""
+
+    name: str
+    ms: list[float] = field(default_factory=list, repr=False)
+    warm_up: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ms_mean(self) -> float:
+        return float(np.mean(self.ms)) if self.ms else float("nan")
+
+    @property
+    def fps(self) -> float:
+        return 1000.0 / self.ms_mean if self.ms and self.ms_mean > 0 else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "frames": len(self.ms),
+            "ms_mean": self.ms_mean,
+            "ms_p50": _percentile(self.ms, 50),
+            "ms_p99": _percentile(self.ms, 99),
+            "fps": self.fps,
+            "warm_up_frames": self.warm_up,
+            **self.extra,
+        }
+
+
+@dataclass
+class RunStats:
+    """What a run did and how fast.
+
+    Attributes:
+        frames: frames segmented.
+        dropped: frames the source dropped (live sources keep only the newest).
+        reconnects: times a live source reconnected.
+        seconds: wall time of the loop.
+        latency_ms: per frame, from arrival (live) or the start of decoding (files)
+            to the last sink written.
+        methods: per-method timings.
+        interrupted: the run was stopped before the source ended.
+        warning: why the source ended early, if it did.
+    """
+
+    frames: int = 0
+    dropped: int = 0
+    reconnects: int = 0
+    seconds: float = 0.0
+    latency_ms: list[float] = field(default_factory=list, repr=False)
+    methods: dict[str, MethodStats] = field(default_factory=dict)
+    interrupted: bool = False
+    warning: str | None = None
+
+    @property
+    def fps(self) -> float:
+        """End-to-end frames per second (decode, segment, write)."""
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "dropped": self.dropped,
+            "reconnects": self.reconnects,
+            "seconds": self.seconds,
+            "fps": self.fps,
+            "latency_ms_p50": _percentile(self.latency_ms, 50),
+            "latency_ms_p99": _percentile(self.latency_ms, 99),
+            "interrupted": self.interrupted,
+            "warning": self.warning,
+            "methods": {n: m.as_dict() for n, m in self.methods.items()},
+        }
+
+
+def _progress(total: int | None, enabled: bool) -> Any:
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}")]
+    if total:
+        columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    else:
+        columns += [TextColumn("{task.completed} frames"), TimeElapsedColumn()]
+    columns.append(TextColumn("{task.fields[fps]}"))
+    return Progress(*columns, transient=False)
+
+
+def run(
+    source: FrameSource,
+    segmenters: Mapping[str, Segmenter],
+    sinks: Sequence[Sink],
+    *,
+    max_frames: int | None = None,
+    stop: threading.Event | None = None,
+    progress: bool = False,
+    description: str = "segmenting",
+    on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
+) -> RunStats:
+    """Run ``source`` through every segmenter and write the masks to every sink.
+
+    Args:
+        source: an opened (or openable) source.
+        segmenters: name → segmenter; each frame goes to all of them.
+        sinks: where the masks go; each receives all masks of a frame.
+        max_frames: stop after this many frames.
+        stop: set it (from another thread or a signal handler) to stop between frames.
+        progress: show a progress bar on stderr.
+        description: the progress bar's label.
+        on_frame: called with each frame and its masks after the sinks.
+
+    Returns:
+        The run's statistics; ``interrupted`` is set if it stopped early.
+    """
+    stats = RunStats(methods={name: MethodStats(name) for name in segmenters})
+    source.open()
+    total = source.info.frame_count
+    if max_frames is not None:
+        total = min(total, max_frames) if total else max_frames
+    started = time.perf_counter()
+    with _progress(total, progress) as bar:
+        task = bar.add_task(description, total=total, fps="") if bar is not None else None
+        try:
+            while max_frames is None or stats.frames < max_frames:
+                if stop is not None and stop.is_set():
+                    stats.interrupted = True
+                    break
+                t0 = time.perf_counter()
+                frame = source.read()
+                if frame is None:
+                    break
+                arrived = frame.timestamp if source.info.is_live else None
+                masks: dict[str, np.ndarray] = {}
+                for name, seg in segmenters.items():
+                    method = stats.methods[name]
+                    if not seg.ready:
+                        method.warm_up += 1
+                    t1 = time.perf_counter()
+                    masks[name] = seg.apply(frame.image)
+                    method.ms.append(1000.0 * (time.perf_counter() - t1))
+                for sink in sinks:
+                    sink.write(frame, masks)
+                if on_frame is not None:
+                    on_frame(frame, masks)
+                done = time.perf_counter()
+                start = t0 if arrived is None else done - (time.monotonic() - arrived)
+                stats.latency_ms.append(1000.0 * (done - start))
+                stats.frames += 1
+                if bar is not None and (stats.frames % 10 == 0 or stats.frames == total):
+                    fps = stats.frames / (done - started)
+                    bar.update(task, completed=stats.frames, fps=f"{fps:.1f} fps")
+        except KeyboardInterrupt:
+            stats.interrupted = True
+            log.warning("interrupted after %d frames", stats.frames)
+        finally:
+            stats.seconds = time.perf_counter() - started
+            stats.dropped, stats.reconnects = source.dropped, source.reconnects
+            stats.warning = source.warning
+            for name, seg in segmenters.items():
+                stats.methods[name].extra.update(seg.stats())
+    return stats
+
+
+def _name_for(template: str, method: str, several: bool) -> Path:
+    if "{method}" in template:
+        return Path(template.format(method=method))
+    path = Path(template)
+    return path.with_name(f"{path.stem}_{method}{path.suffix}") if several else path
+
+
+def build_sinks(outputs: OutputConfig, methods: Sequence[str], fps: float) -> list[Sink]:
+    """The sinks an :class:`OutputConfig` asks for (not opened yet)."""
+    from streamseg.sinks import MaskVideoSink, MosaicSink, OverlayVideoSink, PngMaskSink
+
+    several = len(methods) > 1
+    sinks: list[Sink] = []
+    if outputs.masks:
+        root = Path(outputs.masks)
+        for m in methods:
+            sinks.append(PngMaskSink(root / m if several else root, method=m))
+    if outputs.video:
+        sinks.append(MosaicSink(outputs.video, fps=fps))
+    if outputs.overlay:
+        for m in methods:
+            sinks.append(OverlayVideoSink(_name_for(outputs.overlay, m, several), m, fps))
+    if outputs.mask_video:
+        for m in methods:
+            sinks.append(MaskVideoSink(_name_for(outputs.mask_video, m, several), m, fps))
+    return sinks
+
+
+def _output_dirs(outputs: OutputConfig) -> list[Path]:
+    dirs: list[Path] = []
+    if outputs.masks:
+        dirs.append(Path(outputs.masks))
+    for video in (outputs.video, outputs.overlay, outputs.mask_video):
+        if video:
+            dirs.append(Path(video).parent)
+    unique: list[Path] = []
+    for d in dirs:
+        if d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def run_config(
+    config: RunConfig,
+    *,
+    stop: threading.Event | None = None,
+    progress: bool = False,
+    sinks: Sequence[Sink] = (),
+    on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
+    on_open: Callable[[FrameSource], None] | None = None,
+) -> RunStats:
+    """Build the source, methods and sinks of ``config``, run them, write ``run.yaml``.
+
+    The resolved configuration (``run.yaml``) and the statistics
+    (``run_stats.json``) are written to every output folder.
+
+    Args:
+        config: the resolved run configuration.
+        stop: an event that stops the run between frames.
+        progress: show a progress bar.
+        sinks: extra sinks (e.g. a callback) besides those of ``config.outputs``.
+        on_frame: called with each frame and its masks.
+        on_open: called with the opened source (e.g. to let a signal handler cancel it).
+
+    Raises:
+        StreamsegError: bad source, method, output or model (nothing is left half-written).
+    """
+    from streamseg.registry import create
+    from streamseg.sinks.png import atomic_write, ensure_writable_dir
+    from streamseg.sources import open_source
+
+    methods = [m.name for m in config.methods]
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open_source(config.source.uri, config.source))
+        if on_open is not None:
+            on_open(source)
+        fps = config.outputs.fps or source.info.fps or 25.0
+        segmenters = {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
+        all_sinks = build_sinks(config.outputs, methods, fps) + list(sinks)
+        for sink in all_sinks:
+            stack.enter_context(sink)
+        dirs = _output_dirs(config.outputs)
+        resolved = dump_config(config).encode()
+        for d in dirs:
+            ensure_writable_dir(d)
+            atomic_write(d / "run.yaml", resolved)
+        stats = run(
+            source,
+            segmenters,
+            all_sinks,
+            max_frames=config.max_frames,
+            stop=stop,
+            progress=progress,
+            on_frame=on_frame,
+            description=f"{', '.join(methods)} on {Path(config.source.uri).name}",
+        )
+        report = json.dumps(stats.as_dict(), indent=2, default=float).encode()
+        for d in dirs:
+            atomic_write(d / "run_stats.json", report)
+        return stats

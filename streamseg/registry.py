@@ -1,0 +1,118 @@
+"""Segmenters registered by name.
+
+Example:
+    >>> import streamseg as ss
+    >>> {"mog2", "knn"} <= set(ss.available())
+    True
+    >>> ss.create("mog2", history=200)
+    MOG2(history=200, var_threshold=16.0, detect_shadows=True, n_mixtures=5, background_ratio=0.9)
+    >>> ss.create("mog3")
+    Traceback (most recent call last):
+    ...
+    streamseg.errors.ConfigError: unknown method 'mog3' (available: ...)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from streamseg.config import build, config_fields
+from streamseg.errors import ConfigError
+from streamseg.segmenters.base import Segmenter
+
+__all__ = ["register", "create", "available", "method_class", "method_config"]
+
+S = TypeVar("S", bound=type[Segmenter])
+
+_REGISTRY: dict[str, type[Segmenter]] = {}
+_EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+def register(name: str, *, requires: tuple[str, ...] = (), extra: str = "") -> Callable[[S], S]:
+    """Class decorator that registers a :class:`Segmenter` under ``name``.
+
+    Args:
+        name: the registry name (lowercase, as typed on the command line).
+        requires: importable modules the method needs beyond the base install.
+        extra: the pip extra that brings them (named in the error when missing).
+    """
+
+    def deco(cls: S) -> S:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"method name {name!r} is already registered")
+        cls.name = name
+        _REGISTRY[name] = cls
+        _EXTRAS[name] = (requires, extra)
+        return cls
+
+    return deco
+
+
+def _load_builtins() -> None:
+    import streamseg.segmenters  # noqa: F401  (registers the built-in methods)
+
+
+def _installed(name: str) -> bool:
+    requires, _ = _EXTRAS.get(name, ((), ""))
+    return all(importlib.util.find_spec(mod) is not None for mod in requires)
+
+
+def available(*, installed_only: bool = True) -> list[str]:
+    """Names of the registered methods, sorted (only those whose dependencies are installed)."""
+    _load_builtins()
+    return sorted(n for n in _REGISTRY if not installed_only or _installed(n))
+
+
+def method_class(name: str) -> type[Segmenter]:
+    """The class registered as ``name``.
+
+    Raises:
+        ConfigError: unknown name, or its optional dependencies are not installed.
+    """
+    _load_builtins()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown method {name!r} (available: {', '.join(available())})")
+    if not _installed(name):
+        requires, extra = _EXTRAS[name]
+        raise ConfigError(
+            f"method {name!r} needs {', '.join(requires)}: pip install 'streamseg[{extra}]'"
+        )
+    return _REGISTRY[name]
+
+
+def method_config(
+    name: str, params: Mapping[str, Any] | None = None, *, seed: int | None = None
+) -> Any:
+    """Build and validate the ``Config`` of method ``name`` (``seed`` fills a ``seed`` field)."""
+    cls = method_class(name)
+    params = dict(params or {})
+    if seed is not None and "seed" in config_fields(cls.Config) and "seed" not in params:
+        params["seed"] = seed
+    try:
+        return build(cls.Config, params)
+    except ConfigError as err:
+        raise ConfigError(f"{name}: {str(err).split(': ', 1)[-1]}") from None
+
+
+def create(name: str, config: Any | None = None, **params: Any) -> Segmenter:
+    """Create the segmenter registered as ``name``.
+
+    Args:
+        name: a name from :func:`available`.
+        config: a ready ``Config`` instance (then ``params`` must be empty).
+        **params: fields of the method's ``Config``; strings are coerced.
+
+    Raises:
+        ConfigError: unknown name or parameter, or a bad value; the message lists
+            what is valid.
+    """
+    cls = method_class(name)
+    if config is not None and params:
+        raise ConfigError("create(): pass either config or keyword parameters, not both")
+    if config is None:
+        config = method_config(name, params)
+    elif not isinstance(config, cls.Config):
+        raise ConfigError(f"{name}: config must be a {cls.__name__}.Config")
+    return cls(config)

@@ -1,0 +1,19 @@
+"""Sinks: where masks go (CDnet PNGs, videos, a mosaic, a callback)."""
+
+from streamseg.sinks.base import Sink
+from streamseg.sinks.callback import CallbackSink
+from streamseg.sinks.mosaic import MosaicSink, mosaic
+from streamseg.sinks.png import PngMaskSink
+from streamseg.sinks.video import MaskVideoSink, OverlayVideoSink, VideoWriter, overlay
+
+__all__ = [
+    "Sink",
+    "CallbackSink",
+    "MosaicSink",
+    "PngMaskSink",
+    "MaskVideoSink",
+    "OverlayVideoSink",
+    "VideoWriter",
+    "mosaic",
+    "overlay",
+]

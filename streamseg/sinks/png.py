@@ -1,0 +1,86 @@
+"""CDnet result masks: ``binNNNNNN.png``, 0 background and 255 foreground.
+
+``NNNNNN`` is the source's frame index, so results line up with the ground
+truth ``gtNNNNNN.png`` of the same sequence. Each file is written to a temporary
+name and renamed, so an interrupted run never leaves a half-written mask.
+
+Example:
+    >>> import tempfile, numpy as np
+    >>> from streamseg.frame import Frame
+    >>> from streamseg.sinks.png import PngMaskSink
+    >>> out = tempfile.mkdtemp()
+    >>> with PngMaskSink(out) as sink:
+    ...     sink.write(Frame(np.zeros((4, 4, 3), np.uint8), 470, 0.0),
+    ...                {"mog2": np.zeros((4, 4), np.uint8)})
+    >>> import os; os.listdir(out)
+    ['bin000470.png']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from streamseg.errors import SinkError
+from streamseg.frame import Frame
+from streamseg.sinks.base import Sink
+
+__all__ = ["PngMaskSink", "ensure_writable_dir", "atomic_write"]
+
+
+def ensure_writable_dir(folder: Path) -> None:
+    """Create ``folder`` and check it can be written, or raise a one-line SinkError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SinkError(f"cannot create output folder {folder}: {err.strerror}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SinkError(f"output folder {folder} is not writable")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise SinkError(f"cannot write {path}: {err.strerror}") from None
+
+
+class PngMaskSink(Sink):
+    """One ``binNNNNNN.png`` per frame in ``folder``.
+
+    Args:
+        folder: the output folder (created).
+        method: which method's mask (``None``: the only one).
+    """
+
+    def __init__(self, folder: str | Path, method: str | None = None) -> None:
+        super().__init__(method)
+        self.folder = Path(folder)
+        self.written = 0
+
+    def _open(self) -> None:
+        ensure_writable_dir(self.folder)
+
+    def _write(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:
+        import cv2
+
+        mask = self.pick(masks)
+        ok, buf = cv2.imencode(".png", mask, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if not ok:
+            raise SinkError(f"cannot encode the mask of frame {frame.index} as PNG")
+        atomic_write(self.folder / f"bin{frame.index:06d}.png", buf.tobytes())
+        self.written += 1
+
+    def __repr__(self) -> str:
+        return f"PngMaskSink({str(self.folder)!r}, method={self.method!r})"

@@ -1,0 +1,179 @@
+"""Webcams, and video files through OpenCV's ``VideoCapture`` (the fallback decoder).
+
+Webcams are live: a :class:`~streamseg.sources.live.LiveReader` thread keeps the
+newest frame. On Linux a webcam is ``/dev/videoN``; a missing device is reported
+before OpenCV is asked, so the message says what is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamseg.config import SourceConfig
+from streamseg.errors import SourceError, SourceNotFoundError
+from streamseg.frame import Frame, SourceInfo
+from streamseg.sources.base import FrameSource
+from streamseg.sources.live import LiveReader
+
+__all__ = ["CaptureSource", "webcam_index"]
+
+log = logging.getLogger(__name__)
+
+
+def webcam_index(uri: str | int) -> int | None:
+    """The device index of a webcam URI (``0``, ``"0"``, ``"/dev/video2"``), else ``None``."""
+    if isinstance(uri, int):
+        return uri
+    if uri.isdigit():
+        return int(uri)
+    match = re.fullmatch(r"/dev/video(\d+)", uri)
+    return int(match.group(1)) if match else None
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+
+
+class _Webcam:
+    """One open webcam (a :class:`~streamseg.sources.live.Connection`)."""
+
+    def __init__(self, index: int, config: SourceConfig) -> None:
+        import cv2
+
+        if sys.platform.startswith("linux") and not os.path.exists(f"/dev/video{index}"):
+            raise SourceNotFoundError(
+                f"no webcam at /dev/video{index} (no such device); connect a camera, pick "
+                "another index, or pass a video file or stream URL as the source"
+            )
+        backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+        params = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            int(config.open_timeout * 1000),
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            int(config.read_timeout * 1000),
+        ]
+        self.cap = cv2.VideoCapture(index, backend, params)
+        if not self.cap.isOpened():
+            self.cap.release()
+            raise SourceError(
+                f"webcam {index}: the device exists but cannot be opened (busy, or no permission?)"
+            )
+        self.gray = config.gray
+        self.index = index
+
+    def frames(self) -> Iterator[np.ndarray]:
+        while True:
+            ok, image = self.cap.read()
+            if not ok:
+                return
+            yield _gray(image) if self.gray else image
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+class CaptureSource(FrameSource):
+    """A webcam (live) or a video file read through ``cv2.VideoCapture``.
+
+    Args:
+        uri: webcam index / ``/dev/videoN``, or a file path.
+        config: timeouts and reconnect policy; see :class:`SourceConfig`.
+
+    Example:
+        >>> from streamseg.sources.capture import CaptureSource
+        >>> CaptureSource(0).live
+        True
+    """
+
+    def __init__(self, uri: str | int | Path, config: SourceConfig | None = None) -> None:
+        super().__init__()
+        self.uri = uri if isinstance(uri, int) else str(uri)
+        self.config = config or SourceConfig(uri=str(uri))
+        self.index = webcam_index(self.uri)
+        self.live = self.index is not None
+        self._cap: Any = None
+        self._reader: LiveReader | None = None
+        self._count = 0
+        self._fps: float | None = None
+
+    def _open(self) -> SourceInfo:
+        import cv2
+
+        if self.index is not None:
+            index = self.index
+            cam = _Webcam(index, self.config)
+            width = int(cam.cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(cam.cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            fps = cam.cap.get(cv2.CAP_PROP_FPS) or None
+            drop = self.config.drop_frames is not False
+            self._reader = LiveReader(
+                lambda: _Webcam(index, self.config),
+                name=f"webcam {index}",
+                capacity=1 if drop else 256,
+                read_timeout=self.config.read_timeout,
+                max_reconnects=self.config.max_reconnects,
+                backoff=self.config.backoff,
+                backoff_max=self.config.backoff_max,
+            )
+            self._reader.start(cam)
+            return SourceInfo(width, height, fps, None, is_live=True)
+        path = str(self.uri)
+        if not Path(path).exists():
+            raise SourceNotFoundError(f"{path}: no such file")
+        cap = cv2.VideoCapture(path)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(f"{path}: not a video file OpenCV can read")
+        self._cap = cap
+        self._fps = cap.get(cv2.CAP_PROP_FPS) or None
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        return SourceInfo(
+            int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            self._fps,
+            count if count > 0 else None,
+            is_live=False,
+        )
+
+    def _read(self) -> Frame | None:
+        if self._reader is not None:
+            item = self._reader.get()
+            self.dropped, self.reconnects = self._reader.dropped, self._reader.reconnects
+            return None if item is None else Frame(item[0], item[1], item[2])
+        ok, image = self._cap.read()
+        if not ok:
+            if self._count == 0 and self.warning is None:
+                self.warning = f"{self.uri}: the video holds no decodable frame"
+            return None
+        frame = Frame(
+            _gray(image) if self.config.gray else image,
+            self._count,
+            self._count / (self._fps or self.config.fps),
+        )
+        self._count += 1
+        return frame
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._reader is not None:
+            self._reader.cancel()
+
+    def _close(self) -> None:
+        if self._reader is not None:
+            self._reader.stop(timeout=self.config.read_timeout + 1.0)
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def __repr__(self) -> str:
+        return f"CaptureSource({self.uri!r})"

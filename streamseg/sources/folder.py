@@ -1,0 +1,116 @@
+"""Image folders, CDnet layout included.
+
+The frame index is the number in the file name (``in000470.jpg`` → 470), so the
+masks written for it (``bin000470.png``) line up with CDnet ground truth
+(``gt000470.png``). Given a CDnet sequence root (a folder with ``input/``), the
+source reads ``input/``.
+
+Example:
+    >>> import tempfile, cv2, numpy as np
+    >>> from pathlib import Path
+    >>> from streamseg.sources.folder import FolderSource
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for i in (470, 471):
+    ...     _ = cv2.imwrite(str(d / f"in{i:06d}.png"), np.zeros((8, 8, 3), np.uint8))
+    >>> with FolderSource(d) as src:
+    ...     [f.index for f in src]
+    [470, 471]
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from streamseg.config import SourceConfig
+from streamseg.errors import SourceError, SourceNotFoundError
+from streamseg.frame import Frame, SourceInfo
+from streamseg.sources.base import FrameSource
+
+__all__ = ["FolderSource", "IMAGE_SUFFIXES", "list_images"]
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def list_images(folder: Path) -> list[tuple[int, Path]]:
+    """``(index, path)`` of the images in ``folder``, ordered by the number in their names.
+
+    Files whose names hold no number are numbered after the others, in name order.
+    """
+    numbered: list[tuple[int, Path]] = []
+    plain: list[Path] = []
+    for path in folder.iterdir():
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        digits = re.findall(r"\d+", path.stem)
+        if digits:
+            numbered.append((int(digits[-1]), path))
+        else:
+            plain.append(path)
+    numbered.sort()
+    start = numbered[-1][0] + 1 if numbered else 0
+    return numbered + [(start + i, p) for i, p in enumerate(sorted(plain))]
+
+
+class FolderSource(FrameSource):
+    """Images of a folder, read in frame-number order; never drops a frame.
+
+    An unreadable image is skipped with a warning and counted in :attr:`dropped`.
+
+    Args:
+        folder: the image folder, or a CDnet sequence root holding ``input/``.
+        config: ``gray`` and the frame rate to assume (``fps``); see :class:`SourceConfig`.
+    """
+
+    def __init__(self, folder: str | Path, config: SourceConfig | None = None) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+        self.config = config or SourceConfig(uri=str(folder))
+        self._files: list[tuple[int, Path]] = []
+        self._pos = 0
+
+    def _open(self) -> SourceInfo:
+        import cv2
+
+        folder = self.folder
+        if not folder.exists():
+            raise SourceNotFoundError(f"{folder}: no such folder")
+        if (folder / "input").is_dir():
+            folder = folder / "input"
+        self._files = list_images(folder)
+        if not self._files:
+            raise SourceError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        first = None
+        for _, path in self._files[:10]:
+            first = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if first is not None:
+                break
+        if first is None:
+            raise SourceError(f"{folder}: the first images cannot be decoded")
+        return SourceInfo(
+            first.shape[1], first.shape[0], self.config.fps, len(self._files), is_live=False
+        )
+
+    def _read(self) -> Frame | None:
+        import cv2
+
+        flag = cv2.IMREAD_GRAYSCALE if self.config.gray else cv2.IMREAD_COLOR
+        while self._pos < len(self._files):
+            index, path = self._files[self._pos]
+            self._pos += 1
+            image = cv2.imread(str(path), flag)
+            if image is None:
+                self.dropped += 1
+                self.warning = f"{self.dropped} unreadable image(s) skipped, last {path.name}"
+                log.warning("%s: cannot decode %s; skipped", self.folder, path.name)
+                continue
+            return Frame(np.ascontiguousarray(image), index, index / self.config.fps)
+        return None
+
+    def __repr__(self) -> str:
+        return f"FolderSource({str(self.folder)!r})"

@@ -1,0 +1,236 @@
+"""Video files and network streams decoded by PyAV (FFmpeg).
+
+Files are decoded on the caller's thread, frame by frame, so nothing is ever
+dropped and runs reproduce. Network streams (``rtsp://``, ``http(s)://``, ...)
+are read by a :class:`~streamseg.sources.live.LiveReader`: TCP transport for
+RTSP, PyAV's open and read timeouts on every blocking call, reconnect with
+backoff.
+
+Gray output is taken straight from the luma (Y) plane of planar YUV frames,
+which is several times faster than asking FFmpeg to convert to ``gray``; the
+values keep the stream's range (16–235 for limited-range video).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamseg.config import SourceConfig
+from streamseg.errors import SourceError, SourceNotFoundError
+from streamseg.frame import Frame, SourceInfo
+from streamseg.sources.base import FrameSource
+from streamseg.sources.live import LiveReader
+
+__all__ = ["PyAVSource", "is_stream_url"]
+
+log = logging.getLogger(__name__)
+
+_STREAM_SCHEMES = (
+    "rtsp://",
+    "rtsps://",
+    "rtmp://",
+    "http://",
+    "https://",
+    "udp://",
+    "tcp://",
+    "srt://",
+)
+_LUMA_FIRST = {
+    "yuv420p",
+    "yuvj420p",
+    "yuv422p",
+    "yuvj422p",
+    "yuv444p",
+    "yuvj444p",
+    "nv12",
+    "nv21",
+    "yuv410p",
+    "yuv411p",
+    "yuv440p",
+    "gray",
+}
+
+
+def is_stream_url(uri: str) -> bool:
+    """``True`` for network URLs PyAV should treat as live streams."""
+    return uri.lower().startswith(_STREAM_SCHEMES)
+
+
+def frame_to_array(frame: Any, gray: bool) -> np.ndarray:
+    """A decoded ``av.VideoFrame`` as BGR ``H×W×3`` or gray ``H×W`` (from the Y plane)."""
+    if not gray:
+        return frame.to_ndarray(format="bgr24")
+    if frame.format.name in _LUMA_FIRST:
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        return np.ascontiguousarray(rows[: frame.height, : frame.width])
+    return frame.to_ndarray(format="gray")
+
+
+def _open_container(uri: str, config: SourceConfig, live: bool) -> Any:
+    """``av.open`` with timeouts, translating FFmpeg's errors into one-line SourceErrors."""
+    import av
+
+    options = {"rtsp_transport": "tcp"} if uri.lower().startswith(("rtsp://", "rtsps://")) else {}
+    try:
+        container = av.open(
+            uri, mode="r", options=options, timeout=(config.open_timeout, config.read_timeout)
+        )
+    except av.error.FileNotFoundError:
+        raise SourceNotFoundError(f"{uri}: no such file") from None
+    except av.error.EOFError:
+        raise SourceError(
+            f"{uri}: the file ends before its first frame (empty or truncated video)"
+        ) from None
+    except av.error.ExitError:
+        raise SourceError(
+            f"{uri}: no answer within {config.open_timeout:g} s (source.open_timeout)"
+        ) from None
+    except (av.error.FFmpegError, OSError) as err:
+        what = "cannot connect to the stream" if live else "not a video file PyAV can read"
+        detail = getattr(err, "strerror", None) or str(err)
+        raise SourceError(f"{uri}: {what} ({detail})") from None
+    if not container.streams.video:
+        container.close()
+        raise SourceError(f"{uri}: has no video stream")
+    stream = container.streams.video[0]
+    if stream.codec_context is None:
+        container.close()
+        raise SourceError(f"{uri}: unsupported video codec")
+    return container
+
+
+class _Connection:
+    """One PyAV connection to a live stream (a :class:`~streamseg.sources.live.Connection`)."""
+
+    def __init__(self, uri: str, config: SourceConfig) -> None:
+        self.container = _open_container(uri, config, live=True)
+        self.stream = self.container.streams.video[0]
+        self.gray = config.gray
+
+    def frames(self) -> Iterator[np.ndarray]:
+        for frame in self.container.decode(self.stream):
+            yield frame_to_array(frame, self.gray)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+class PyAVSource(FrameSource):
+    """A video file or network stream decoded by PyAV.
+
+    Args:
+        uri: a path or a stream URL.
+        config: timeouts, reconnect policy, gray/BGR; see :class:`SourceConfig`.
+
+    Example:
+        >>> from streamseg.sources.pyav import PyAVSource
+        >>> PyAVSource("rtsp://127.0.0.1:8554/cam").live
+        True
+    """
+
+    def __init__(self, uri: str | Path, config: SourceConfig | None = None) -> None:
+        super().__init__()
+        self.uri = str(uri)
+        self.config = config or SourceConfig(uri=self.uri)
+        self.live = is_stream_url(self.uri)
+        self._container: Any = None
+        self._decoder: Iterator[Any] | None = None
+        self._reader: LiveReader | None = None
+        self._count = 0
+        self._fps: float | None = None
+
+    def _open(self) -> SourceInfo:
+        if not self.live and not Path(self.uri).exists():
+            raise SourceNotFoundError(f"{self.uri}: no such file")
+        if self.live:
+            return self._open_live()
+        container = _open_container(self.uri, self.config, live=False)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame + slice threads: decoding is the file path's bottleneck
+        self._container = container
+        self._decoder = self._decode(container, stream)
+        rate = stream.average_rate or stream.guessed_rate
+        self._fps = float(rate) if rate else None
+        cc = stream.codec_context
+        return SourceInfo(cc.width, cc.height, self._fps, stream.frames or None, is_live=False)
+
+    def _open_live(self) -> SourceInfo:
+        conn = _Connection(self.uri, self.config)
+        cc = conn.stream.codec_context
+        rate = conn.stream.average_rate or conn.stream.guessed_rate
+        drop = self.config.drop_frames is not False
+        self._reader = LiveReader(
+            lambda: _Connection(self.uri, self.config),
+            name=self.uri,
+            capacity=1 if drop else 256,
+            read_timeout=self.config.read_timeout,
+            max_reconnects=self.config.max_reconnects,
+            backoff=self.config.backoff,
+            backoff_max=self.config.backoff_max,
+        )
+        self._reader.start(conn)
+        return SourceInfo(cc.width, cc.height, float(rate) if rate else None, None, is_live=True)
+
+    def _read(self) -> Frame | None:
+        if self._reader is not None:
+            item = self._reader.get()
+            self.dropped, self.reconnects = self._reader.dropped, self._reader.reconnects
+            if item is None:
+                return None
+            return Frame(item[0], item[1], item[2])
+        return self._read_file()
+
+    def _decode(self, container: Any, stream: Any) -> Iterator[Any]:
+        """Frames of ``stream``; a damaged packet is skipped (and reported), not fatal."""
+        import av
+
+        bad = 0
+        try:
+            for packet in container.demux(stream):
+                try:
+                    yield from packet.decode()
+                except av.error.FFmpegError as err:
+                    bad += 1
+                    self.warning = (
+                        f"{self.uri}: {bad} damaged packet(s) skipped, the last "
+                        f"after frame {self._count} ({err})"
+                    )
+                    log.warning("%s", self.warning)
+        except av.error.FFmpegError as err:
+            # The container itself is cut or broken: keep what decoded, say where it stopped.
+            self.warning = f"{self.uri}: decoding stopped after {self._count} frames ({err})"
+            log.warning("%s", self.warning)
+
+    def _read_file(self) -> Frame | None:
+        assert self._decoder is not None
+        frame = next(self._decoder, None)
+        if frame is None:
+            if self._count == 0 and self.warning is None:
+                self.warning = f"{self.uri}: the video holds no decodable frame"
+            return None
+        image = frame_to_array(frame, self.config.gray)
+        t = float(frame.time) if frame.time is not None else self._count / (self._fps or 25.0)
+        out = Frame(image, self._count, t)
+        self._count += 1
+        return out
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._reader is not None:
+            self._reader.cancel()
+
+    def _close(self) -> None:
+        if self._reader is not None:
+            self._reader.stop(timeout=self.config.read_timeout + 1.0)
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    def __repr__(self) -> str:
+        return f"PyAVSource({self.uri!r})"

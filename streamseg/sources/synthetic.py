@@ -1,0 +1,264 @@
+"""The built-in synthetic scene: real-looking trouble, exact ground truth.
+
+A textured background under slow illumination drift, sensor noise, a patch of
+rippling "water" (dynamic texture that is background), and several textured
+objects of different sizes and speeds; one of them stops for a while and moves
+on, the case where a low-rank model tends to absorb the object. An optional
+sudden global illumination change tests adaptation.
+
+Every frame is a pure function of ``(seed, t)``, so any frame can be rendered on
+its own and two renders agree bit for bit.
+
+Example:
+    >>> from streamseg.sources.synthetic import SyntheticScene
+    >>> scene = SyntheticScene(width=64, height=48, frames=10, seed=1)
+    >>> image, truth = scene.render(3)
+    >>> image.shape, truth.shape, sorted(set(truth.ravel().tolist())) == [0, 255]
+    ((48, 64, 3), (48, 64), True)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from streamseg.config import check
+from streamseg.frame import Frame, SourceInfo
+from streamseg.sources.base import FrameSource
+
+__all__ = ["SyntheticScene", "SyntheticSource", "write_sequence"]
+
+
+def _smooth_noise(rng: np.random.Generator, h: int, w: int, scales: tuple[int, ...]) -> np.ndarray:
+    """Sum of bilinearly upsampled random grids: a cheap, seedable cloud texture in [-1, 1]."""
+    import cv2
+
+    out = np.zeros((h, w), np.float32)
+    for i, cell in enumerate(scales):
+        gh, gw = max(2, h // cell + 2), max(2, w // cell + 2)
+        grid = rng.standard_normal((gh, gw)).astype(np.float32)
+        out += cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC) / (i + 1)
+    return out / (np.abs(out).max() + 1e-6)
+
+
+@dataclass(frozen=True)
+class _Object:
+    texture: np.ndarray  # h×w×3 float32
+    shape: np.ndarray  # h×w bool
+    start: tuple[float, float]
+    velocity: tuple[float, float]
+    stop: tuple[int, int] | None  # frames [a, b) during which the object stands still
+
+    def position(self, t: int) -> tuple[float, float]:
+        moving = float(t)
+        if self.stop is not None:
+            a, b = self.stop
+            moving = t if t < a else a if t < b else t - (b - a)
+        return (
+            self.start[0] + self.velocity[0] * moving,
+            self.start[1] + self.velocity[1] * moving,
+        )
+
+
+@dataclass(frozen=True)
+class SyntheticScene:
+    """Parameters and renderer of the synthetic scene.
+
+    Attributes:
+        width: frame width in pixels.
+        height: frame height in pixels.
+        frames: number of frames.
+        seed: seed of everything random (textures, paths, noise).
+        noise: standard deviation of the Gaussian sensor noise, in gray levels.
+        illumination_jump_at: frame at which the global brightness jumps (``None``: never).
+        illumination_jump: relative size of that jump (0.3 → 30 % brighter).
+        fps: nominal frame rate (timestamps are ``t / fps``).
+    """
+
+    width: int = 320
+    height: int = 240
+    frames: int = 300
+    seed: int = 0
+    noise: float = 3.0
+    illumination_jump_at: int | None = None
+    illumination_jump: float = 0.3
+    fps: float = 25.0
+
+    def __post_init__(self) -> None:
+        check(self.width >= 16 and self.height >= 16, "synthetic scene must be at least 16×16")
+        check(self.frames >= 1, "synthetic scene needs at least one frame")
+        check(self.noise >= 0, "noise must be >= 0")
+        check(self.fps > 0, "fps must be > 0")
+
+    # The object that stops: it stands still for this share of the clip, starting here.
+    STOP_START = 0.35
+    STOP_LENGTH = 0.25
+
+    @property
+    def stop_interval(self) -> tuple[int, int]:
+        """Frames ``[a, b)`` during which the stopping object stands still."""
+        a = int(self.frames * self.STOP_START)
+        return a, a + max(1, int(self.frames * self.STOP_LENGTH))
+
+    @property
+    def water(self) -> tuple[slice, slice]:
+        """Rows and columns of the rippling-water patch (background with dynamic texture)."""
+        h, w = self.height, self.width
+        return slice(int(0.72 * h), h), slice(0, int(0.38 * w))
+
+    @functools.cached_property
+    def _model(self) -> tuple[np.ndarray, np.ndarray, list[_Object]]:
+        rng = np.random.default_rng(self.seed)
+        h, w = self.height, self.width
+        base = np.stack([_smooth_noise(rng, h, w, (48, 16, 5)) for _ in range(3)], axis=-1)
+        background = 115.0 + 55.0 * base + np.array([6.0, 0.0, -6.0], np.float32)
+        rows, cols = self.water
+        wh, ww = rows.stop - rows.start, cols.stop - cols.start
+        phase = 6.0 * _smooth_noise(rng, wh, ww, (12, 4))
+        scale = w / 320.0
+        objects = []
+        # (size as a share of the width, speed in pixels/frame at 320 wide, shape)
+        specs = [
+            (0.05, 2.6, "rect"),
+            (0.09, 1.6, "ellipse"),
+            (0.15, 1.1, "rect"),
+            (0.11, 0.9, "ellipse"),
+        ]
+        for i, (size, speed, kind) in enumerate(specs):
+            ow = max(3, int(size * w))
+            oh = max(3, int(ow * rng.uniform(0.6, 1.1)))
+            tex = _smooth_noise(rng, oh, ow, (max(2, ow // 4), 2))
+            colour = rng.uniform(30, 225, size=3).astype(np.float32)
+            texture = np.clip(colour + 35.0 * tex[..., None], 0, 255).astype(np.float32)
+            if kind == "ellipse":
+                yy, xx = np.mgrid[0:oh, 0:ow]
+                dy, dx = (yy - (oh - 1) / 2) / (oh / 2), (xx - (ow - 1) / 2) / (ow / 2)
+                shape = dy**2 + dx**2 <= 1
+            else:
+                shape = np.ones((oh, ow), bool)
+            angle = rng.uniform(-0.5, 0.5) + (math.pi if i % 2 else 0.0)
+            v = speed * scale
+            velocity = (v * math.sin(angle) * 0.4, v * math.cos(angle))
+            start = (rng.uniform(0.15, 0.7) * h, rng.uniform(0, w))
+            stop = self.stop_interval if i == 2 else None
+            objects.append(_Object(texture, shape, start, velocity, stop))
+        return background.astype(np.float32), phase.astype(np.float32), objects
+
+    def render(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``t`` as ``(BGR uint8 H×W×3, ground truth uint8 H×W with 0/255)``."""
+        if not 0 <= t < self.frames:
+            raise IndexError(f"frame {t} outside 0..{self.frames - 1}")
+        background, phase, objects = self._model
+        h, w = self.height, self.width
+        # Slow drift of illumination: a few percent over ~10 s, as clouds or auto-exposure do.
+        gain = 1.0 + 0.06 * math.sin(2 * math.pi * t / 250.0)
+        if self.illumination_jump_at is not None and t >= self.illumination_jump_at:
+            gain *= 1.0 + self.illumination_jump
+        image = background * gain
+        rows, cols = self.water
+        yy, xx = np.mgrid[rows, cols]
+        ripple = 14.0 * np.sin(0.45 * xx + 0.25 * yy - 0.5 * t + phase)
+        image[rows, cols] += ripple[..., None]
+        truth = np.zeros((h, w), np.uint8)
+        for obj in objects:
+            y, x = obj.position(t)
+            oh, ow = obj.shape.shape
+            # Objects wrap around: they leave on one side and come back in on the other.
+            y0 = int(round(y)) % (h + oh) - oh
+            x0 = int(round(x)) % (w + ow) - ow
+            ys, xs = slice(max(0, y0), min(h, y0 + oh)), slice(max(0, x0), min(w, x0 + ow))
+            if ys.start >= ys.stop or xs.start >= xs.stop:
+                continue
+            sub = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+            shape = obj.shape[sub]
+            image[ys, xs][shape] = obj.texture[sub][shape] * gain
+            truth[ys, xs][shape] = 255
+        if self.noise > 0:
+            rng = np.random.default_rng((self.seed, t))
+            image = image + rng.normal(0.0, self.noise, image.shape).astype(np.float32)
+        return np.clip(image, 0, 255).astype(np.uint8), truth
+
+
+class SyntheticSource(FrameSource):
+    """The synthetic scene as a frame source (not live; never drops a frame).
+
+    Example:
+        >>> from streamseg.sources.synthetic import SyntheticSource
+        >>> with SyntheticSource(width=32, height=24, frames=3) as src:
+        ...     [f.index for f in src]
+        [0, 1, 2]
+    """
+
+    def __init__(
+        self, scene: SyntheticScene | None = None, *, gray: bool = False, **params: object
+    ) -> None:
+        super().__init__()
+        self.scene = scene if scene is not None else SyntheticScene(**params)  # type: ignore[arg-type]
+        self.gray = gray
+        self._t = 0
+        self._truth: tuple[int, np.ndarray] | None = None
+
+    def _open(self) -> SourceInfo:
+        self._t = 0
+        s = self.scene
+        return SourceInfo(s.width, s.height, s.fps, s.frames, is_live=False)
+
+    def _read(self) -> Frame | None:
+        if self._t >= self.scene.frames:
+            return None
+        image, truth = self.scene.render(self._t)
+        self._truth = (self._t, truth)
+        if self.gray:
+            import cv2
+
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        frame = Frame(image, self._t, self._t / self.scene.fps)
+        self._t += 1
+        return frame
+
+    def ground_truth(self, index: int) -> np.ndarray:
+        """The exact mask of frame ``index`` (0 background, 255 foreground)."""
+        if self._truth is not None and self._truth[0] == index:
+            return self._truth[1]
+        return self.scene.render(index)[1]
+
+    def __repr__(self) -> str:
+        return f"SyntheticSource({self.scene!r})"
+
+
+def write_sequence(
+    scene: SyntheticScene, out: Path, *, warm_up: int = 50, video: bool = True
+) -> None:
+    """Write ``scene`` as a CDnet-layout sequence in ``out`` (and ``out/synthetic.mp4``).
+
+    Inputs are lossless PNGs (``input/inNNNNNN.png``), the ground truth is exact
+    (``groundtruth/gtNNNNNN.png``), ``ROI.bmp`` covers the frame and
+    ``temporalROI.txt`` scores from frame ``warm_up`` on.
+    """
+    import cv2
+
+    from streamseg.sinks.png import atomic_write, ensure_writable_dir
+    from streamseg.sinks.video import VideoWriter
+
+    for sub in ("input", "groundtruth"):
+        ensure_writable_dir(out / sub)
+    writer = VideoWriter(out / "synthetic.mp4", fps=scene.fps) if video else None
+    try:
+        for t in range(scene.frames):
+            image, truth = scene.render(t)
+            atomic_write(out / "input" / f"in{t:06d}.png", cv2.imencode(".png", image)[1].tobytes())
+            atomic_write(
+                out / "groundtruth" / f"gt{t:06d}.png", cv2.imencode(".png", truth)[1].tobytes()
+            )
+            if writer is not None:
+                writer.write(image)
+    finally:
+        if writer is not None:
+            writer.close()
+    roi = np.full((scene.height, scene.width), 255, np.uint8)
+    atomic_write(out / "ROI.bmp", cv2.imencode(".bmp", roi)[1].tobytes())
+    atomic_write(out / "temporalROI.txt", f"{warm_up} {scene.frames - 1}\n".encode())

@@ -1,0 +1,179 @@
+"""Shared fixtures: generated data (synthetic scenes, videos written with PyAV), the shared
+CDnet sequences, and a real RTSP server on loopback.
+
+Environment:
+    STREAMSEG_REQUIRE_DATA=1   tests that read ../shared/data fail instead of skipping
+                               when it is absent (CI sets it).
+    STREAMSEG_REQUIRE_RTSP=1   the RTSP tests fail instead of skipping when Debian's
+                               GStreamer RTSP server is not installed (CI sets it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamseg.sources.synthetic import SyntheticScene, write_sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("STREAMSEG_DATA", ROOT.parent / "shared" / "data"))
+SYSTEM_PYTHON = "/usr/bin/python3"
+RTSP_SCRIPT = Path(__file__).parent / "support" / "rtsp_server.py"
+
+# Runs under the system interpreter (python3-gi), not under pytest.
+collect_ignore = ["support/rtsp_server.py"]
+
+
+def _require(var: str) -> bool:
+    return os.environ.get(var, "") not in ("", "0", "false", "no")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """../shared/data, or skip (fail under STREAMSEG_REQUIRE_DATA=1)."""
+    if not DATA.is_dir():
+        message = (
+            f"shared CDnet data not found at {DATA} (set STREAMSEG_DATA or check out ../shared)"
+        )
+        if _require("STREAMSEG_REQUIRE_DATA"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def small_scene() -> SyntheticScene:
+    return SyntheticScene(width=96, height=72, frames=60, seed=3)
+
+
+@pytest.fixture(scope="session")
+def synthetic_sequence(
+    tmp_path_factory: pytest.TempPathFactory, small_scene: SyntheticScene
+) -> Path:
+    """A CDnet-layout copy of a small synthetic scene (PNG inputs, exact ground truth)."""
+    out = tmp_path_factory.mktemp("synthetic_seq")
+    write_sequence(small_scene, out, warm_up=10, video=True)
+    return out
+
+
+def write_video(
+    path: Path,
+    frames: int = 30,
+    size: tuple[int, int] = (64, 48),
+    fps: int = 25,
+    codec: str = "libx264",
+    container_options: dict[str, str] | None = None,
+    gop: int = 12,
+) -> Path:
+    """Write a small test video with PyAV (a moving bright square over a gradient)."""
+    import av
+
+    w, h = size
+    with av.open(str(path), "w", options=container_options or {}) as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"g": str(gop)}
+        container.start_encoding()
+        for t in range(frames):
+            img = np.tile(np.linspace(40, 200, w, dtype=np.uint8), (h, 1))
+            img = np.stack([img, img, img], axis=-1)
+            x = (t * 2) % (w - 8)
+            img[10:18, x : x + 8] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+@pytest.fixture
+def video_file(tmp_path: Path) -> Path:
+    return write_video(tmp_path / "clip.mp4")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RtspServer:
+    """Start, stop and restart the loopback RTSP server on a fixed port."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"rtsp://127.0.0.1:{port}/test"
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self, timeout: float = 15.0) -> None:
+        self.proc = subprocess.Popen(
+            [SYSTEM_PYTHON, str(RTSP_SCRIPT), "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("RTSP server exited at start") from None
+                time.sleep(0.1)
+        raise RuntimeError(f"RTSP server did not listen within {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def rtsp_available() -> str | None:
+    """None if the GStreamer RTSP server can run here, else the reason."""
+    if not Path(SYSTEM_PYTHON).exists():
+        return f"{SYSTEM_PYTHON} not found"
+    probe = subprocess.run(
+        [
+            SYSTEM_PYTHON,
+            "-c",
+            "import gi; gi.require_version('GstRtspServer', '1.0'); "
+            "from gi.repository import GstRtspServer",
+        ],
+        capture_output=True,
+        timeout=30,
+    )
+    if probe.returncode != 0:
+        return (
+            "Debian's GStreamer RTSP server is missing (apt-get install gstreamer1.0-rtsp "
+            "gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-ugly)"
+        )
+    return None
+
+
+@pytest.fixture
+def rtsp_server() -> Iterator[RtspServer]:
+    reason = rtsp_available()
+    if reason is not None:
+        if _require("STREAMSEG_REQUIRE_RTSP"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = RtspServer(free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

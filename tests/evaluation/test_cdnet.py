@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from streamseg.errors import EvaluationError
+from streamseg.evaluation.cdnet import CDnetSequence, evaluate_folder, find_sequences
+
+
+def make_sequence(
+    root: Path,
+    gts: dict[int, np.ndarray],
+    roi: np.ndarray | None = None,
+    temporal: tuple[int, int] | None = None,
+) -> Path:
+    (root / "input").mkdir(parents=True)
+    (root / "groundtruth").mkdir()
+    for i, gt in gts.items():
+        cv2.imwrite(str(root / "input" / f"in{i:06d}.png"), np.zeros((*gt.shape, 3), np.uint8))
+        cv2.imwrite(str(root / "groundtruth" / f"gt{i:06d}.png"), gt)
+    if roi is not None:
+        cv2.imwrite(str(root / "ROI.bmp"), roi)
+    if temporal is not None:
+        (root / "temporalROI.txt").write_text(f"{temporal[0]} {temporal[1]}\n")
+    return root
+
+
+def write_results(folder: Path, masks: dict[int, np.ndarray]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, m in masks.items():
+        cv2.imwrite(str(folder / f"bin{i:06d}.png"), m)
+    return folder
+
+
+def test_temporal_roi_roi_and_gt_values(tmp_path: Path):
+    gt = np.array([[255, 255, 50, 85], [0, 0, 170, 255]], np.uint8)
+    roi = np.array([[255, 255, 255, 255], [255, 255, 255, 0]], np.uint8)
+    seq = make_sequence(tmp_path / "seq", {1: gt, 2: gt, 3: gt}, roi=roi, temporal=(2, 3))
+    pred = np.array([[255, 0, 255, 255], [255, 0, 255, 255]], np.uint8)
+    # frame 1 is outside the temporal ROI: even a missing result there does not matter.
+    results = write_results(tmp_path / "res", {2: pred, 3: pred})
+    s = evaluate_folder(seq, results)
+    # per frame: TP 1 (0,0); FN 1 (0,1); FP 2 (shadow (0,2), static (1,0)); TN 1 (1,1);
+    # ignored: 85, 170, and (1,3) outside the ROI.
+    assert (s.tp, s.fn, s.fp, s.tn) == (2, 2, 4, 2)
+
+
+def test_palette_png_is_read_by_value(tmp_path: Path):
+    from PIL import Image
+
+    seq = make_sequence(tmp_path / "seq", {0: np.zeros((2, 2), np.uint8)})
+    img = Image.fromarray(np.array([[1, 0], [0, 0]], np.uint8), mode="P")
+    img.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    img.save(seq / "groundtruth" / "gt000000.png")
+    assert CDnetSequence(seq).ground_truth(0).tolist() == [[255, 0], [0, 0]]
+
+
+def test_missing_results_fail_unless_allowed(tmp_path: Path):
+    gt = np.full((2, 2), 255, np.uint8)
+    seq = make_sequence(tmp_path / "seq", {0: gt, 1: gt})
+    results = write_results(tmp_path / "res", {0: gt})
+    with pytest.raises(
+        EvaluationError,
+        match=r"1 of 2 scored frames have no result "
+        r"\(first: bin000001.png\)",
+    ):
+        evaluate_folder(seq, results)
+    s = evaluate_folder(seq, results, allow_missing=True)
+    assert (s.tp, s.fn) == (4, 4)
+
+
+def test_not_a_sequence(tmp_path: Path):
+    with pytest.raises(EvaluationError, match="no groundtruth/ folder"):
+        CDnetSequence(tmp_path)
+    with pytest.raises(EvaluationError, match="no such sequence folder"):
+        CDnetSequence(tmp_path / "missing")
+
+
+def test_find_sequences_in_a_category_tree(tmp_path: Path):
+    gt = {0: np.zeros((2, 2), np.uint8)}
+    make_sequence(tmp_path / "baseline" / "highway", gt)
+    make_sequence(tmp_path / "baseline" / "office", gt)
+    make_sequence(tmp_path / "shadow" / "cubicle", gt)
+    found = [(c, s.name) for c, s in find_sequences(tmp_path)]
+    assert found == [("baseline", "highway"), ("baseline", "office"), ("shadow", "cubicle")]
+    assert [(c, s.name) for c, s in find_sequences(tmp_path / "shadow" / "cubicle")] == [
+        ("cubicle", "cubicle")
+    ]
+
+
+def test_shared_sequences_have_the_cdnet_layout(data_dir: Path):
+    seqs = dict((s.name, s) for _, s in find_sequences(data_dir))
+    assert len(seqs) == 6
+    assert seqs["cdnet_highway"].temporal_roi == (470, 900)
+    assert len(seqs["cdnet_highway"].scored_indices()) == 431

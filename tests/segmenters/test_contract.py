@@ -1,0 +1,150 @@
+"""The contract every registered method keeps (river's check suite, run on all of available())."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import streamseg as ss
+from streamseg.errors import FrameError
+from streamseg.sources.synthetic import SyntheticScene
+
+METHODS = ss.available()
+SCENE = SyntheticScene(width=48, height=32, frames=40, seed=2)
+
+
+def frames(n: int = 12, gray: bool = False) -> list[np.ndarray]:
+    out = [SCENE.render(t)[0] for t in range(n)]
+    return [f.mean(axis=2).astype(np.uint8) for f in out] if gray else out
+
+
+def make(name: str) -> ss.Segmenter:
+    cls = ss.registry.method_class(name)
+    return ss.create(name, **cls._unit_test_params())
+
+
+@pytest.fixture(params=METHODS)
+def name(request) -> str:
+    return request.param
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_mask_shape_dtype_values(name, gray):
+    with make(name) as seg:
+        for image in frames(gray=gray):
+            mask = seg.apply(image)
+            assert mask.shape == image.shape[:2] and mask.dtype == np.uint8
+            assert set(np.unique(mask)) <= {0, 255}
+
+
+def test_score_is_float_in_unit_range(name):
+    with make(name) as seg:
+        for image in frames(8):
+            seg.apply(image)
+        score = seg.score_one(frames(9)[-1])
+    assert score.shape == (32, 48) and score.dtype == np.float32
+    assert 0.0 <= score.min() and score.max() <= 1.0
+
+
+def test_predict_one_does_not_change_the_model(name):
+    cls = ss.registry.method_class(name)
+    if not (cls.stateless_predict and cls.deterministic):
+        pytest.skip(f"{name}: predict_one cannot be side-effect free (see its docs)")
+    data = frames(12)
+    with make(name) as a, make(name) as b:
+        for image in data[:8]:
+            a.apply(image)
+            b.apply(image)
+        b.predict_one(data[10])
+        b.predict_one(data[11])
+        for image in data[8:]:
+            assert np.array_equal(a.apply(image), b.apply(image))
+
+
+def test_learning_rate_zero_does_not_learn(name):
+    cls = ss.registry.method_class(name)
+    if not (cls.stateless_predict and cls.deterministic):
+        pytest.skip(f"{name}: learning_rate=0 still touches the model (see its docs)")
+    data = frames(12)
+    with make(name) as a, make(name) as b:
+        for image in data[:8]:
+            a.apply(image)
+            b.apply(image)
+        b.apply(data[11], learning_rate=0)
+        for image in data[8:11]:
+            assert np.array_equal(a.apply(image), b.apply(image))
+
+
+def test_reset_equals_a_fresh_instance(name):
+    cls = ss.registry.method_class(name)
+    if not cls.deterministic:
+        pytest.skip(f"{name} is not deterministic")
+    data = frames(10)
+    with make(name) as used, make(name) as fresh:
+        for image in data[5:]:
+            used.apply(image)
+        used.reset()
+        for image in data:
+            assert np.array_equal(used.apply(image), fresh.apply(image))
+
+
+def test_learning_rate_one_restarts(name):
+    with make(name) as seg:
+        for image in frames(6):
+            seg.apply(image)
+        mask = seg.apply(frames(7)[-1], learning_rate=1)
+        assert mask.shape == (32, 48)
+
+
+def test_frame_size_change_restarts_cleanly(name):
+    with make(name) as seg:
+        for image in frames(4):
+            seg.apply(image)
+        bigger = SyntheticScene(width=64, height=48, seed=2).render(0)[0]
+        assert seg.apply(bigger).shape == (48, 64)
+        assert seg.apply(frames(1, gray=True)[0]).shape == (32, 48)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((32, 48, 3), np.float32),
+        np.zeros((32, 48, 2), np.uint8),
+        np.zeros(10, np.uint8),
+        "frame",
+    ],
+)
+def test_bad_input_is_a_frame_error(name, bad):
+    with make(name) as seg, pytest.raises(FrameError, match="expected a uint8 image"):
+        seg.apply(bad)
+
+
+def test_bgra_is_accepted(name):
+    with make(name) as seg:
+        assert seg.apply(np.zeros((32, 48, 4), np.uint8)).shape == (32, 48)
+
+
+def test_close_is_idempotent_and_repr_shows_config(name):
+    seg = make(name)
+    seg.apply(frames(1)[0])
+    seg.close()
+    seg.close()
+    text = repr(seg)
+    first_field = next(iter(seg.config.__dataclass_fields__))
+    assert text.startswith(type(seg).__name__ + "(") and f"{first_field}=" in text
+
+
+def test_background_matches_the_frame(name):
+    with make(name) as seg:
+        for image in frames(6):
+            seg.apply(image)
+        bg = seg.background()
+    assert bg is None or bg.shape[:2] == (32, 48)
+
+
+def test_ready_and_stats(name):
+    with make(name) as seg:
+        for image in frames(4):
+            seg.apply(image)
+        assert isinstance(seg.ready, bool)
+        assert isinstance(seg.stats(), dict)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import streamseg as ss
+from streamseg.errors import SourceError, SourceNotFoundError
+from streamseg.sources.folder import FolderSource
+
+
+def _write(folder: Path, names: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        if name.endswith(".txt"):
+            (folder / name).write_text("not an image")
+        else:
+            cv2.imwrite(str(folder / name), np.full((6, 8, 3), 10 * i, np.uint8))
+
+
+def test_cdnet_numbering_is_kept(tmp_path: Path):
+    _write(tmp_path / "input", ["in000471.jpg", "in000470.jpg", "in000472.png", "notes.txt"])
+    with ss.open_source(tmp_path / "input") as src:
+        assert src.info.frame_count == 3 and not src.info.is_live
+        assert [f.index for f in src] == [470, 471, 472]
+
+
+def test_sequence_root_reads_input(synthetic_sequence: Path):
+    with ss.open_source(synthetic_sequence) as src:
+        frames = list(src)
+    assert [f.index for f in frames[:3]] == [0, 1, 2] and len(frames) == 60
+
+
+def test_gray(tmp_path: Path):
+    _write(tmp_path, ["a1.png"])
+    with FolderSource(tmp_path, ss.SourceConfig(gray=True)) as src:
+        assert next(iter(src)).image.shape == (6, 8)
+
+
+def test_unnumbered_names_follow_numbered(tmp_path: Path):
+    _write(tmp_path, ["b.png", "frame7.png", "a.png"])
+    with ss.open_source(tmp_path) as src:
+        assert [f.index for f in src] == [7, 8, 9]
+
+
+def test_corrupt_image_is_skipped_and_counted(tmp_path: Path):
+    _write(tmp_path, ["in000001.png", "in000003.png"])
+    (tmp_path / "in000002.png").write_bytes(b"garbage")
+    with ss.open_source(tmp_path) as src:
+        assert [f.index for f in src] == [1, 3]
+        assert src.dropped == 1 and "in000002.png" in (src.warning or "")
+
+
+def test_empty_folder(tmp_path: Path):
+    with pytest.raises(SourceError, match="no images"), ss.open_source(tmp_path):
+        pass
+
+
+def test_missing_folder_like_path(tmp_path: Path):
+    with pytest.raises(SourceNotFoundError), ss.open_source(tmp_path / "missing" / "input"):
+        pass

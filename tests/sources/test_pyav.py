@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import streamseg as ss
+from streamseg.errors import SourceError, SourceNotFoundError
+from streamseg.sources.pyav import PyAVSource
+from tests.conftest import write_video
+
+
+def test_reads_every_frame_with_info(video_file: Path):
+    with PyAVSource(video_file) as src:
+        info = src.info
+        frames = list(src)
+    assert (info.width, info.height, info.is_live) == (64, 48, False)
+    assert info.fps == pytest.approx(25.0)
+    assert [f.index for f in frames] == list(range(30))
+    assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
+    assert frames[1].timestamp == pytest.approx(0.04)
+    assert src.dropped == 0 and src.warning is None
+
+
+def test_gray_comes_from_the_luma_plane(video_file: Path):
+    with PyAVSource(video_file, ss.SourceConfig(gray=True)) as src:
+        gray = [f.image for f in src]
+    with PyAVSource(video_file) as src:
+        bgr = [f.image for f in src]
+    assert gray[0].shape == (48, 64) and gray[0].flags.c_contiguous
+    # Luma of the BGR decode, up to the limited-range scaling of the Y plane.
+    import cv2
+
+    y = cv2.cvtColor(bgr[5], cv2.COLOR_BGR2GRAY).astype(float)
+    assert np.corrcoef(y.ravel(), gray[5].astype(float).ravel())[0, 1] > 0.99
+
+
+def test_odd_size_video(tmp_path: Path):
+    path = write_video(tmp_path / "odd.mkv", frames=5, size=(50, 30))
+    with ss.open_source(path) as src:
+        assert [f.image.shape for f in src] == [(30, 50, 3)] * 5
+
+
+def test_missing_file():
+    with pytest.raises(SourceNotFoundError, match="no such file"), ss.open_source("/no/such.mp4"):
+        pass
+
+
+def test_not_a_video(tmp_path: Path):
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is not a video\n" * 50)
+    with pytest.raises(SourceError, match="not a video file"), ss.open_source(path):
+        pass
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path: Path):
+    import av
+
+    path = tmp_path / "tone.wav"
+    with av.open(str(path), "w") as c:
+        stream = c.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 800), np.int16), format="s16", layout="mono"
+        )
+        frame.sample_rate = 8000
+        for p in stream.encode(frame):
+            c.mux(p)
+        for p in stream.encode(None):
+            c.mux(p)
+    with pytest.raises(SourceError, match="no video stream"), PyAVSource(path):
+        pass
+
+
+def test_truncated_file_keeps_what_decodes(tmp_path: Path):
+    # A fragmented MP4 cut in the middle: the head decodes, then the source says where it stopped.
+    path = write_video(
+        tmp_path / "full.mp4",
+        frames=120,
+        size=(160, 120),
+        container_options={"movflags": "frag_keyframe+empty_moov"},
+    )
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])
+    with ss.open_source(cut) as src:
+        frames = list(src)
+    assert 30 < len(frames) < 120
+
+
+def test_truncated_plain_mp4_is_a_clear_error(tmp_path: Path):
+    # A plain MP4 keeps its index (moov) at the end: cut, it cannot be opened at all.
+    path = write_video(tmp_path / "full.mp4", frames=60)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(SourceError, match="cut.mp4"), ss.open_source(cut):
+        pass
+
+
+def test_zero_frame_video(tmp_path: Path):
+    path = write_video(tmp_path / "empty.mkv", frames=0)
+    with pytest.raises(SourceError, match="empty or truncated"), PyAVSource(path):
+        pass
+
+
+def test_opencv_backend_reads_the_same_frames(video_file: Path):
+    with ss.open_source(video_file, backend="opencv") as src:
+        frames = list(src)
+    assert len(frames) == 30 and frames[0].image.shape == (48, 64, 3)

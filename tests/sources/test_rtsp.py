@@ -1,0 +1,62 @@
+"""A real RTSP server on loopback (GStreamer), read through PyAV."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import streamseg as ss
+from streamseg.errors import SourceError, StreamLostError
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.rtsp
+
+
+def test_reads_live_frames(rtsp_server):
+    with ss.open_source(rtsp_server.url, open_timeout=10, read_timeout=3) as src:
+        assert src.info.is_live and (src.info.width, src.info.height) == (320, 240)
+        frames = [src.read() for _ in range(20)]
+    assert all(f is not None and f.image.shape == (240, 320, 3) for f in frames)
+    indices = [f.index for f in frames]
+    assert indices == sorted(indices)
+
+
+def test_survives_server_restart_and_ends_within_timeouts(rtsp_server):
+    src = ss.open_source(
+        rtsp_server.url, read_timeout=2, max_reconnects=20, backoff=0.2, backoff_max=1.0
+    )
+    received = []
+    with src:
+        for frame in src:
+            received.append(frame.index)
+            if len(received) == 10:
+                # Kill the server and bring it back while we keep reading.
+                rtsp_server.stop()
+                threading.Timer(1.0, rtsp_server.start).start()
+            if src.reconnects >= 1 and len(received) >= 30:
+                break
+    assert src.reconnects >= 1
+    assert len(received) >= 30
+
+
+def test_dead_stream_gives_up_within_budget(rtsp_server):
+    src = ss.open_source(
+        rtsp_server.url, read_timeout=1, max_reconnects=2, backoff=0.1, backoff_max=0.2
+    )
+    t0 = time.monotonic()
+    with src, pytest.raises(StreamLostError, match="stream lost; 2 reconnect attempts"):
+        for n, _ in enumerate(src):
+            if n == 5:
+                rtsp_server.stop()
+    assert time.monotonic() - t0 < 20
+
+
+def test_refused_connection_is_a_clear_error():
+    url = f"rtsp://127.0.0.1:{free_port()}/test"
+    t0 = time.monotonic()
+    with pytest.raises(SourceError, match="cannot connect to the stream"):
+        with ss.open_source(url, open_timeout=2):
+            pass
+    assert time.monotonic() - t0 < 5

@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import cv2
+import pytest
+
+from streamseg.cli import main
+
+
+def test_help_is_fast_and_does_not_import_torch():
+    code = (
+        "import sys, time; t = time.perf_counter(); from streamseg.cli import main; "
+        "rc = main(['--help']); "
+        "print(time.perf_counter() - t, 'torch' in sys.modules, rc)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    seconds, torch_loaded, rc = float(out[-3]), out[-2], out[-1]
+    assert torch_loaded == "False" and rc == "0"
+    assert seconds < 1.0
+
+
+def test_run_writes_masks_and_config(tmp_path: Path, capsys):
+    rc = main(
+        [
+            "run",
+            "--source",
+            "synthetic:frames=15,size=64x48",
+            "--method",
+            "mog2",
+            "--masks",
+            str(tmp_path / "m"),
+            "--video",
+            str(tmp_path / "mosaic.mp4"),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    assert len(list((tmp_path / "m").glob("bin*.png"))) == 15
+    assert (tmp_path / "m" / "run.yaml").exists() and (tmp_path / "mosaic.mp4").exists()
+    assert "15 frames" in capsys.readouterr().err
+
+
+def test_several_methods_get_sub_folders_and_agreement(tmp_path: Path, capsys):
+    rc = main(
+        [
+            "run",
+            "-s",
+            "synthetic:frames=20,size=64x48",
+            "-m",
+            "mog2,knn",
+            "--masks",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    assert {p.name for p in tmp_path.iterdir() if p.is_dir()} == {"mog2", "knn"}
+    assert "agreement" in capsys.readouterr().err
+
+
+def test_config_file_and_set_override(tmp_path: Path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "source: {uri: 'synthetic:frames=30,size=32x32'}\nmethods: [{name: mog2, history: 10}]\n"
+    )
+    rc = main(
+        [
+            "run",
+            "-c",
+            str(cfg),
+            "--set",
+            "methods.mog2.history=20",
+            "--set",
+            "max_frames=4",
+            "--masks",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    resolved = (tmp_path / "out" / "run.yaml").read_text()
+    assert "history: 20" in resolved and "max_frames: 4" in resolved
+    assert len(list((tmp_path / "out").glob("bin*.png"))) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "-s", "synthetic", "-m", "nope"], "unknown method 'nope'"),
+        (
+            ["run", "-s", "synthetic", "-m", "mog2", "--set", "methods.mog2.history=-3"],
+            "history must be >= 1",
+        ),
+        (
+            ["run", "-s", "synthetic", "-m", "mog2", "--set", "methods.mog2.colour=1"],
+            "unknown parameter 'colour'",
+        ),
+        (["run", "-s", "/no/such/video.mp4", "-m", "mog2"], "no such file"),
+        (["run", "-s", "synthetic"], "no method given"),
+        (["run", "-m", "mog2"], "no source given"),
+        (["run", "-c", "/no/such.yaml", "-m", "mog2"], "does not exist"),
+        (["run", "-s", "synthetic", "-m", "mog2", "--max-frames", "0"], "--max-frames"),
+        (["eval", "/no/seq", "/no/res"], "no such sequence folder"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_not_a_video_exits_2(tmp_path: Path, capsys):
+    bad = tmp_path / "x.mp4"
+    bad.write_text("nope" * 100)
+    assert main(["run", "-s", str(bad), "-m", "mog2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a video" in err[0]
+
+
+def test_unwritable_output_exits_2(tmp_path: Path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert (
+        main(
+            [
+                "run",
+                "-s",
+                "synthetic:frames=3",
+                "-m",
+                "mog2",
+                "--masks",
+                str(tmp_path / "file" / "out"),
+            ]
+        )
+        == 2
+    )
+    assert "cannot create output folder" in capsys.readouterr().err
+
+
+def test_synth_then_eval(tmp_path: Path, capsys):
+    seq = tmp_path / "seq"
+    assert (
+        main(
+            [
+                "synth",
+                str(seq),
+                "--frames",
+                "40",
+                "--size",
+                "64x48",
+                "--warm-up",
+                "10",
+                "--no-video",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "run",
+                "-s",
+                str(seq / "input"),
+                "-m",
+                "mog2",
+                "--masks",
+                str(tmp_path / "r"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["eval", str(seq), str(tmp_path / "r"), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["sequence"] == "seq" and 0.3 < scores["f_measure"] <= 1.0
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "mog2" in out and "history=500" in out
+
+
+def test_demo(tmp_path: Path, capsys):
+    assert (
+        main(
+            [
+                "demo",
+                "--out",
+                str(tmp_path),
+                "--frames",
+                "60",
+                "--size",
+                "96x72",
+                "--method",
+                "mog2,knn",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    rows = json.loads((tmp_path / "metrics.json").read_text())
+    assert {r["method"] for r in rows} == {"mog2", "knn"}
+    assert all(0 < r["f_measure"] <= 1 for r in rows)
+    assert (tmp_path / "mosaic.mp4").exists() and (tmp_path / "metrics.md").exists()
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_finalises_outputs(tmp_path: Path, sig, code):
+    masks, video = tmp_path / "m", tmp_path / "v.mp4"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamseg",
+            "run",
+            "-s",
+            "synthetic:frames=100000,size=96x72",
+            "-m",
+            "mog2",
+            "--masks",
+            str(masks),
+            "--video",
+            str(video),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(masks.glob("bin*.png"))) < 40:
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    pngs = sorted(masks.glob("bin*.png"))
+    assert all(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) is not None for p in pngs)
+    assert not list(masks.glob(".*.tmp"))
+    with av.open(str(video)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == len(pngs)
+    assert "outputs are complete" in err
+
+
+def test_python_dash_m(tmp_path: Path):
+    out = subprocess.run(
+        [sys.executable, "-m", "streamseg", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert out.returncode == 0 and "knn" in out.stdout

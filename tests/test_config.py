@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from contextlib import nullcontext as does_not_raise
+from pathlib import Path
+
+import pytest
+
+from streamseg.config import (
+    OutputConfig,
+    SourceConfig,
+    build,
+    dump_config,
+    load_config,
+    parse_override,
+    run_config_from_dict,
+)
+from streamseg.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "exception"),
+    [
+        ({"read_timeout": "2.5"}, 2.5, does_not_raise()),
+        ({"read_timeout": 3}, 3.0, does_not_raise()),
+        ({"read_timeout": -1}, None, pytest.raises(ConfigError, match="read_timeout")),
+        ({"read_timeout": "soon"}, None, pytest.raises(ConfigError, match="expected a number")),
+        ({"timeout": 3}, None, pytest.raises(ConfigError, match="unknown parameter 'timeout'")),
+        ({"backend": "gstreamer"}, None, pytest.raises(ConfigError, match="not one of")),
+    ],
+)
+def test_build_source_config(values, expected, exception):
+    with exception:
+        assert build(SourceConfig, values).read_timeout == expected
+
+
+def test_build_coerces_bool_none_and_sizes():
+    cfg = build(SourceConfig, {"gray": "yes", "drop_frames": "null"})
+    assert cfg.gray is True and cfg.drop_frames is None
+    from streamseg.sources.synthetic import SyntheticScene
+
+    assert build(SyntheticScene, {"width": "64", "height": 48.0}).width == 64
+
+
+def test_parse_override():
+    assert parse_override("methods.mog2.history=300") == (["methods", "mog2", "history"], 300)
+    assert parse_override("source.gray=true") == (["source", "gray"], True)
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_override("nonsense")
+
+
+def test_run_config_resolves_defaults_and_overrides():
+    cfg = run_config_from_dict(
+        {"source": {"uri": "synthetic"}, "methods": [{"name": "mog2", "history": 100}, "knn"]},
+        overrides=["methods.mog2.var_threshold=20", "max_frames=7", "outputs.masks=out"],
+    )
+    assert cfg.methods[0].config.history == 100
+    assert cfg.methods[0].config.var_threshold == 20.0
+    assert cfg.methods[1].config.dist2_threshold == 400.0
+    assert cfg.max_frames == 7
+    assert cfg.outputs == OutputConfig(masks="out")
+
+
+@pytest.mark.parametrize(
+    ("data", "overrides", "match"),
+    [
+        ({"methods": ["mog3"]}, [], "unknown method 'mog3'"),
+        ({"methods": [{"name": "mog2", "histroy": 1}]}, [], "unknown parameter 'histroy'"),
+        ({"methods": [{"name": "mog2", "history": 0}]}, [], "history must be >= 1"),
+        ({"methods": ["mog2"]}, ["methods.knn.history=3"], "method 'knn' is not in this run"),
+        ({"methods": ["mog2"]}, ["sources.uri=x"], "unknown section 'sources'"),
+        ({"methods": ["mog2", "mog2"]}, [], "listed twice"),
+        ({"method": ["mog2"]}, [], "unknown key 'method'"),
+    ],
+)
+def test_run_config_errors(data, overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        run_config_from_dict(data, overrides)
+
+
+def test_dump_and_load_round_trip(tmp_path: Path):
+    cfg = run_config_from_dict(
+        {
+            "source": {"uri": "clip.mp4", "gray": True},
+            "methods": [{"name": "knn", "history": 50}],
+            "outputs": {"video": "m.mp4"},
+        }
+    )
+    path = tmp_path / "run.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path) == cfg
+
+
+@pytest.mark.parametrize("text", ["source: [unclosed", "- a list"])
+def test_load_config_bad_yaml(tmp_path: Path, text: str):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=str(path)):
+        load_config(path)
+
+
+def test_load_config_missing(tmp_path: Path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_shipped_configs_load():
+    root = Path(__file__).resolve().parents[1] / "configs"
+    files = sorted(root.glob("*.yaml"))
+    assert files
+    for path in files:
+        data = __import__("yaml").safe_load(path.read_text())
+        if "streams" in data:  # the many-camera config has its own schema
+            continue
+        load_config(path)

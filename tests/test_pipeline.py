@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+import streamseg as ss
+from streamseg.config import run_config_from_dict
+from streamseg.sinks import CallbackSink, PngMaskSink
+from streamseg.sources.array import ArraySource
+
+
+def test_run_feeds_every_method_and_sink(tmp_path: Path):
+    seen = []
+    with (
+        ss.open_source("synthetic:frames=12,size=64x48") as src,
+        ss.create("mog2") as a,
+        ss.create("knn") as b,
+    ):
+        sinks = [
+            PngMaskSink(tmp_path / "a", method="a"),
+            CallbackSink(lambda f, m: seen.append((f.index, sorted(m)))),
+        ]
+        for s in sinks:
+            s.open()
+        stats = ss.run(src, {"a": a, "b": b}, sinks)
+        for s in sinks:
+            s.close()
+    assert stats.frames == 12 and not stats.interrupted
+    assert seen[0] == (0, ["a", "b"]) and len(seen) == 12
+    assert len(list((tmp_path / "a").glob("bin*.png"))) == 12
+    d = stats.as_dict()
+    assert d["methods"]["a"]["frames"] == 12 and d["fps"] > 0 and d["latency_ms_p99"] > 0
+
+
+def test_max_frames_and_stop_event():
+    stop = threading.Event()
+    with ss.open_source("synthetic:frames=50,size=32x32") as src, ss.create("mog2") as seg:
+        assert ss.run(src, {"m": seg}, [], max_frames=5).frames == 5
+
+    def on_frame(frame, masks):
+        if frame.index == 9:
+            stop.set()
+
+    with ss.open_source("synthetic:frames=50,size=32x32") as src, ss.create("mog2") as seg:
+        stats = ss.run(src, {"m": seg}, [], stop=stop, on_frame=on_frame)
+    assert stats.frames == 10 and stats.interrupted
+
+
+def test_keyboard_interrupt_is_a_clean_stop():
+    def frames():
+        for i in range(100):
+            if i == 7:
+                raise KeyboardInterrupt
+            yield np.zeros((8, 8, 3), np.uint8)
+
+    with ArraySource(frames()) as src, ss.create("mog2") as seg:
+        stats = ss.run(src, {"m": seg}, [])
+    assert stats.frames == 7 and stats.interrupted
+
+
+def test_run_config_writes_resolved_config_and_stats(tmp_path: Path):
+    cfg = run_config_from_dict(
+        {
+            "source": {"uri": "synthetic:frames=8,size=64x48"},
+            "methods": ["mog2", "knn"],
+            "outputs": {
+                "masks": str(tmp_path / "masks"),
+                "video": str(tmp_path / "v" / "mosaic.mp4"),
+                "overlay": str(tmp_path / "v" / "ov.mp4"),
+            },
+        }
+    )
+    stats = ss.run_config(cfg)
+    assert stats.frames == 8
+    for method in ("mog2", "knn"):
+        assert len(list((tmp_path / "masks" / method).glob("bin*.png"))) == 8
+        assert (tmp_path / "v" / f"ov_{method}.mp4").exists()
+    assert (tmp_path / "v" / "mosaic.mp4").exists()
+    for folder in (tmp_path / "masks", tmp_path / "v"):
+        assert ss.load_config(folder / "run.yaml") == cfg
+        assert (folder / "run_stats.json").exists()
