@@ -79,6 +79,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     args = typing.get_args(tp)
     if tp is Any:
         return value
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, Mapping):
+            return build(tp, value)
+        raise ConfigError(f"{where}: expected a mapping of {tp.__name__} fields, got {value!r}")
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -318,11 +324,17 @@ def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
     if len(path) < 2:
         raise ConfigError(f"--set: {head} needs a sub-key, e.g. {head}.<field>=<value>")
     if head == "methods":
-        if len(path) != 3:
+        if len(path) < 3:
             raise ConfigError("--set: use methods.<method>.<parameter>=<value>")
         for method in data.setdefault("methods", []):
             if isinstance(method, dict) and method.get("name") == path[1]:
-                method[path[2]] = value
+                target = method
+                for key in path[2:-1]:  # nested parameters: methods.deepls.mask.k=5
+                    node = target.get(key)
+                    if not isinstance(node, dict):
+                        node = target[key] = {}
+                    target = node
+                target[path[-1]] = value
                 return
         names = ", ".join(m.get("name", "?") for m in data.get("methods", [])) or "none"
         raise ConfigError(f"--set: method {path[1]!r} is not in this run (methods: {names})")

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import streamseg as ss
+from streamseg.evaluation.metrics import Confusion
+from streamseg.segmenters.rpca import pcp, processing_size, svt
+from streamseg.sources.synthetic import SyntheticScene
+
+
+@pytest.mark.parametrize(("m", "n", "rank"), [(60, 400, 2), (100, 500, 3), (300, 80, 2)])
+def test_pcp_recovers_low_rank_and_sparse(m, n, rank):
+    rng = np.random.default_rng(1)
+    low = rng.normal(size=(m, rank)) @ rng.normal(size=(rank, n))
+    sparse = np.where(rng.random((m, n)) < 0.05, rng.choice([-5.0, 5.0], (m, n)), 0.0)
+    result = pcp(low + sparse)
+    assert result.converged
+    assert np.linalg.norm(result.low_rank - low) / np.linalg.norm(low) < 1e-3
+    assert np.linalg.norm(result.sparse - sparse) / np.linalg.norm(sparse) < 1e-3
+    assert result.lam == pytest.approx(1 / np.sqrt(max(m, n)))
+
+
+def test_svt_matches_a_direct_svd():
+    x = np.random.default_rng(2).normal(size=(8, 50))
+    shrunk, sigma = svt(x, 2.0)
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    direct = (u * np.maximum(s - 2.0, 0)) @ vt
+    assert np.allclose(shrunk, direct, atol=1e-8)
+    assert np.allclose(np.sort(sigma), np.sort(s[s > 2.0] - 2.0))
+
+
+def test_warm_start_from_the_previous_window():
+    rng = np.random.default_rng(3)
+    low = rng.normal(size=(40, 2)) @ rng.normal(size=(2, 600))
+    sparse = np.where(rng.random((40, 600)) < 0.05, 3.0, 0.0)
+    d = low + sparse
+    before = pcp(d[:-4], tol=1e-6)
+    # the window moved by 4 rows: old rows keep their split, new rows start at zero
+    s0 = np.vstack([before.sparse[4:], np.zeros((4, 600))])
+    y0 = np.vstack([before.dual[4:], np.zeros((4, 600))])
+    now_cold = pcp(d[4:], tol=1e-6)
+    now_warm = pcp(d[4:], tol=1e-6, warm=(s0, y0, before.mu))
+    assert now_warm.iterations < now_cold.iterations
+    assert now_warm.objective == pytest.approx(now_cold.objective, rel=0.01)
+
+
+def test_processing_size_keeps_aspect_and_multiples():
+    assert processing_size(240, 320, 160) == (120, 160)
+    assert processing_size(136, 200, 160) == (108, 160)
+    assert processing_size(48, 64, 160) == (48, 64)  # never upscaled
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_segments_the_synthetic_scene(mode):
+    scene = SyntheticScene(width=128, height=96, frames=120, seed=4)
+    confusion = Confusion()
+    with ss.create("rpca", proc_width=64, window=16, stride=2, mode=mode) as seg:
+        for t in range(scene.frames):
+            image, truth = scene.render(t)
+            mask = seg.apply(image)
+            if t >= 40:
+                confusion.update(mask, truth)
+        assert seg.ready and seg.stats()["solves"] > 3
+        assert seg.background().shape == (96, 128)
+    assert confusion.compute().f_measure > 0.45
