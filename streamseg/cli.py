@@ -236,6 +236,11 @@ class _Agreement:
     metavar="KEY=VALUE",
     help="Override a config value, e.g. methods.mog2.history=200 (repeatable).",
 )
+@click.option(
+    "--model",
+    metavar="FILE",
+    help="Trained model for deepls/slnet (.pt from streamseg train, or .onnx).",
+)
 @click.option("--gray", is_flag=True, help="Decode to gray (the Y plane).")
 @click.option(
     "--progress/--no-progress",
@@ -254,6 +259,7 @@ def run_cmd(
     max_frames: int | None,
     config: str | None,
     overrides: tuple[str, ...],
+    model: str | None,
     gray: bool,
     progress: bool | None,
 ) -> int:
@@ -267,6 +273,9 @@ def run_cmd(
     """
     from streamseg.pipeline import run_config
 
+    if model is not None:
+        deep = [m for m in _split_methods(method) if m in ("deepls", "slnet")] or ["deepls"]
+        overrides = (*overrides, *(f"methods.{m}.weights={model}" for m in deep))
     cfg = _resolve_run(
         config, source, method, masks, video, overlay, mask_video, max_frames, gray, overrides
     )
@@ -496,6 +505,173 @@ def eval_cmd(sequence: str, results: str, as_json: bool, allow_missing: bool) ->
         f"{scores.specificity:.4f}",
     )
     _stdout_console().print(table)
+    return EXIT_OK
+
+
+@cli.command("train")
+@click.argument("source", metavar="SOURCE")
+@click.option("--out", "-o", required=True, metavar="MODEL", help="Checkpoint to write (.pt).")
+@click.option(
+    "--method",
+    "-m",
+    default="deepls",
+    show_default=True,
+    type=click.Choice(["deepls", "slnet"]),
+    help="Model family.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Method parameter, e.g. train.steps=200, net.width=24, area=4800.",
+)
+@click.option(
+    "--rpca/--no-rpca",
+    default=True,
+    show_default=True,
+    help="Compare the objective reached with the RPCA optimum on the same frames.",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bars.")
+def train_cmd(
+    source: str,
+    out: str,
+    method: str,
+    overrides: tuple[str, ...],
+    rpca: bool,
+    progress: bool | None,
+) -> int:
+    """Train a DeepLS model on a clip (no labels): frames sampled across SOURCE.
+
+    Then segment with it: streamseg run --source SOURCE --method deepls --model MODEL
+    """
+    import dataclasses
+
+    from streamseg.config import parse_override
+    from streamseg.registry import method_config
+    from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
+    from streamseg.segmenters.deepls.train import collect_clip, rpca_gap, train_frames
+    from streamseg.segmenters.preprocess import processing_size
+    from streamseg.sinks.png import ensure_writable_dir
+    from streamseg.sources import open_source
+
+    params: dict[str, Any] = {}
+    for item in overrides:
+        path, value = parse_override(item)
+        node = params
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    cfg = method_config(method, params)
+    tc = cfg.train
+    ensure_writable_dir(Path(out).resolve().parent)
+    show = sys.stderr.isatty() if progress is None else progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = _stderr_console()
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+    ]
+    with (
+        _Stopper() as stopper,
+        open_source(source) as src,
+        Progress(*columns, console=console, disable=not show) as bar,
+    ):
+        stopper.source = src
+        total = src.info.frame_count
+        task = bar.add_task("decoding", total=total, info="")
+        frames, indices = collect_clip(
+            src,
+            max(tc.pool, tc.frames),
+            cfg.area,
+            cfg.net.colour,
+            on_frame=lambda i: bar.update(task, completed=i + 1),
+        )
+        bar.update(task, completed=total)
+        size = processing_size(src.info.height, src.info.width, cfg.area)
+        steps = bar.add_task("training", total=tc.steps, info="")
+
+        def on_step(step: int, loss: float) -> None:
+            bar.update(steps, completed=step + 1, info=f"loss {loss:.4f}")
+
+        trainer, report = train_frames(
+            frames, cfg.net, tc, on_step=on_step, should_stop=stopper.event.is_set
+        )
+    if stopper.event.is_set():
+        console.print("stopped by signal before training finished; no model written")
+        return stopper.exit_code
+    if rpca:
+        rpca_gap(trainer, frames[: tc.frames], report)
+    meta = {
+        "source": source,
+        "frames": indices,
+        "train": dataclasses.asdict(tc),
+        "seconds": report.seconds,
+        "steps": report.steps,
+        "rollbacks": report.rollbacks,
+        "history": report.history,
+        "objective_net": report.objective_net,
+        "objective_rpca": report.objective_rpca,
+    }
+    save_checkpoint(
+        Checkpoint(
+            dataclasses.asdict(cfg.net), size, cfg.mask, trainer.eval_model().state_dict(), meta
+        ),
+        out,
+    )
+    line = (
+        f"trained {method} ({cfg.net.family}, width {cfg.net.width}, {size[1]}x{size[0]}) "
+        f"on {len(frames)} frames: {report.steps} steps in {report.seconds:.1f} s, "
+        f"final loss {trainer.last_loss:.4f}"
+    )
+    console.print(line)
+    if report.rpca_ratio is not None:
+        console.print(
+            f"RPCA objective on {min(tc.frames, len(frames))} of those frames: net "
+            f"{report.objective_net:.2f}, convex optimum {report.objective_rpca:.2f} "
+            f"(ratio {report.rpca_ratio:.3f}; 1.0 is optimal)"
+        )
+    console.print(f"wrote {out}")
+    return EXIT_OK
+
+
+@cli.command("export")
+@click.argument("model", metavar="MODEL")
+@click.option("--out", "-o", required=True, metavar="FILE.onnx", help="ONNX file to write.")
+def export_cmd(model: str, out: str) -> int:
+    """Export a trained checkpoint (.pt) to a self-describing ONNX file.
+
+    Opset 17, dynamic height and width, checked with onnx.checker; the metadata names the
+    model family, input format, processing size and mask rule. Run it with
+    `streamseg run --method deepls --model FILE.onnx` (no torch needed).
+    """
+    from streamseg.errors import ModelError
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+    from streamseg.segmenters.deepls.config import ModelConfig
+    from streamseg.segmenters.deepls.model import build_model
+    from streamseg.segmenters.deepls.onnx import export_onnx
+    from streamseg.sinks.png import ensure_writable_dir
+
+    ckpt = load_checkpoint(model)
+    net = ModelConfig(**ckpt.model)
+    torch_model = build_model(net)
+    try:
+        torch_model.load_state_dict(ckpt.state)
+    except RuntimeError as err:
+        raise ModelError(
+            f"{model}: weights do not fit the stored architecture ({str(err).splitlines()[0]})"
+        ) from None
+    ensure_writable_dir(Path(out).resolve().parent)
+    extra = {"source": ckpt.meta.get("source", ""), "version": ckpt.meta.get("version", 0)}
+    export_onnx(torch_model.eval(), net, ckpt.size, ckpt.mask, out, extra)
+    _stderr_console().print(
+        f"wrote {out} ({Path(out).stat().st_size / 1e6:.2f} MB, opset 17, "
+        f"{net.family}, processing size {ckpt.size[1]}x{ckpt.size[0]})"
+    )
     return EXIT_OK
 
 

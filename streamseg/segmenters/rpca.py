@@ -41,9 +41,10 @@ from streamseg.errors import TrainerError
 from streamseg.registry import register
 from streamseg.segmenters.base import Segmenter
 from streamseg.segmenters.masking import MaskRule
+from streamseg.segmenters.preprocess import processing_size, to_processing
 from streamseg.window import FrameWindow
 
-__all__ = ["PCPResult", "pcp", "svt", "RPCA", "processing_size", "to_processing"]
+__all__ = ["PCPResult", "pcp", "svt", "RPCA"]
 
 log = logging.getLogger(__name__)
 
@@ -174,29 +175,6 @@ def pcp(
     return PCPResult(low, s, it, converged, objective, lam, y, mu)
 
 
-def processing_size(height: int, width: int, proc_width: int, multiple: int = 4) -> tuple[int, int]:
-    """``(h, w)``: width ≈ ``proc_width`` (never upscaled), aspect kept, multiples of 4."""
-    w = min(proc_width, width)
-    h = height * w / width
-    w = max(multiple, int(round(w / multiple)) * multiple)
-    h = max(multiple, int(round(h / multiple)) * multiple)
-    return h, w
-
-
-def to_processing(image: np.ndarray, size: tuple[int, int], gray: bool) -> np.ndarray:
-    """A frame as ``float32`` in [0, 1] at ``size``: ``h×w`` (gray) or ``h×w×3``."""
-    import cv2
-
-    if gray and image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    elif not gray and image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    h, w = size
-    if image.shape[:2] != (h, w):
-        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-    return image.astype(np.float32) * (1.0 / 255.0)
-
-
 @register("rpca")
 class RPCA(Segmenter):
     """Per-frame robust PCA against a background basis learned on a sliding window."""
@@ -206,8 +184,8 @@ class RPCA(Segmenter):
         """Parameters of :class:`RPCA`.
 
         Attributes:
-            proc_width: processing width (height follows the aspect ratio); masks
-                are upsampled to the frame's size.
+            area: processing size in pixels (aspect ratio kept, never upscaled);
+                masks are upsampled to the frame's size.
             gray: work on luma (colour triples the cost for little gain here).
             window: frames in the sliding window.
             stride: keep every ``stride``-th frame in the window, so it spans
@@ -223,7 +201,7 @@ class RPCA(Segmenter):
             mask: the mask rule shared with DeepLS.
         """
 
-        proc_width: int = 160
+        area: int = 19200
         gray: bool = True
         window: int = 24
         stride: int = 4
@@ -236,7 +214,7 @@ class RPCA(Segmenter):
         mask: MaskRule = field(default_factory=MaskRule)
 
         def __post_init__(self) -> None:
-            check(self.proc_width >= 8, "proc_width must be >= 8")
+            check(self.area >= 64, "area must be >= 64 pixels")
             check(self.window >= 2, f"window must be >= 2, got {self.window}")
             check(self.stride >= 1, "stride must be >= 1")
             check(self.refresh_every >= 1, "refresh_every must be >= 1")
@@ -247,7 +225,7 @@ class RPCA(Segmenter):
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:
-        return {"proc_width": 32, "window": 6, "stride": 1, "refresh_every": 2, "max_iter": 60}
+        return {"area": 600, "window": 6, "stride": 1, "refresh_every": 2, "max_iter": 60}
 
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)
@@ -282,8 +260,8 @@ class RPCA(Segmenter):
     def _prepare(self, image: np.ndarray) -> np.ndarray:
         self._frame_shape = image.shape[:2]
         if self._size is None:
-            self._size = processing_size(image.shape[0], image.shape[1], self.config.proc_width)
-        return to_processing(image, self._size, self.config.gray)
+            self._size = processing_size(image.shape[0], image.shape[1], self.config.area)
+        return to_processing(image, self._size, not self.config.gray)
 
     def _residual(self, x: np.ndarray) -> np.ndarray | None:
         with self._lock:

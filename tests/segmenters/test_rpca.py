@@ -5,7 +5,8 @@ import pytest
 
 import streamseg as ss
 from streamseg.evaluation.metrics import Confusion
-from streamseg.segmenters.rpca import pcp, processing_size, svt
+from streamseg.segmenters.preprocess import processing_size
+from streamseg.segmenters.rpca import pcp, svt
 from streamseg.sources.synthetic import SyntheticScene
 
 
@@ -46,16 +47,16 @@ def test_warm_start_from_the_previous_window():
 
 
 def test_processing_size_keeps_aspect_and_multiples():
-    assert processing_size(240, 320, 160) == (120, 160)
-    assert processing_size(136, 200, 160) == (108, 160)
-    assert processing_size(48, 64, 160) == (48, 64)  # never upscaled
+    assert processing_size(240, 320, 19200) == (120, 160)
+    assert processing_size(136, 200, 4800) == (56, 84)
+    assert processing_size(48, 64, 19200) == (48, 64)  # never upscaled
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_segments_the_synthetic_scene(mode):
     scene = SyntheticScene(width=128, height=96, frames=120, seed=4)
     confusion = Confusion()
-    with ss.create("rpca", proc_width=64, window=16, stride=2, mode=mode) as seg:
+    with ss.create("rpca", area=64 * 48, window=16, stride=2, mode=mode) as seg:
         for t in range(scene.frames):
             image, truth = scene.render(t)
             mask = seg.apply(image)

@@ -1,0 +1,93 @@
+"""Configuration of the DeepLS family (no torch here: the registry imports it).
+
+:class:`ModelConfig` is the architecture (stored in checkpoints and ONNX metadata),
+:class:`TrainConfig` how it trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from streamseg.config import check
+
+__all__ = ["ModelConfig", "TrainConfig"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture of a DeepLS model (stored in checkpoints and ONNX metadata).
+
+    Attributes:
+        family: ``unet`` (DeepLS) or ``slnet``.
+        width: channels of the first level (``c``); level ``i`` has ``c·2**i``.
+        depth: poolings of the U-Net (the reference used 2); SLNet's conv layers.
+        norm: ``group`` (GroupNorm: the same at training and at single-frame
+            inference), ``batch`` (BatchNorm, as in the reference) or ``none``.
+        colour: 3-channel BGR input instead of gray.
+        stack: frames per SLNet input (ignored by the U-Net).
+        relu_sparse: SLNet's ``S = ReLU(x − L)`` (the paper) instead of signed ``x − L``.
+    """
+
+    family: Literal["unet", "slnet"] = "unet"
+    width: int = 16
+    depth: int = 2
+    norm: Literal["group", "batch", "none"] = "group"
+    colour: bool = False
+    stack: int = 4
+    relu_sparse: bool = False
+
+    def __post_init__(self) -> None:
+        check(self.width >= 1, f"model.width must be >= 1, got {self.width}")
+        check(1 <= self.depth <= 5, f"model.depth must be in 1..5, got {self.depth}")
+        check(self.stack >= 2, "model.stack must be >= 2")
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of one frame (1 gray, 3 colour)."""
+        return 3 if self.colour else 1
+
+    @property
+    def multiple(self) -> int:
+        """Frame sides are padded to a multiple of this."""
+        return 2**self.depth if self.family == "unet" else 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How DeepLS trains.
+
+    Attributes:
+        frames: frames per batch (N, the rows of the matrix whose nuclear norm is taken).
+        pool: frames sampled evenly across the clip for two-pass training; each step
+            draws ``frames`` of them at random (0: the pool is the batch).
+        steps: gradient steps of two-pass training.
+        lr: Adam's learning rate.
+        schedule: ``constant`` or ``cosine`` (decay to 5 % over ``steps``).
+        lam_scale: multiplies RPCA's λ = 1/sqrt(P).
+        tv: weight μ of the anisotropic total variation of S (0: off).
+        explode: a step whose loss exceeds this many times the running mean is rolled back.
+        seed: seed of initialisation and sampling.
+        threads: torch threads for training (0: torch's default).
+    """
+
+    frames: int = 32
+    pool: int = 0
+    steps: int = 300
+    lr: float = 2e-3
+    schedule: Literal["constant", "cosine"] = "constant"
+    lam_scale: float = 1.0
+    tv: float = 0.0
+    explode: float = 20.0
+    seed: int = 0
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        check(self.frames >= 2, f"train.frames must be >= 2, got {self.frames}")
+        check(self.pool >= 0, "train.pool must be >= 0")
+        check(self.steps >= 0, "train.steps must be >= 0")
+        check(self.lr > 0, "train.lr must be > 0")
+        check(self.lam_scale > 0, "train.lam_scale must be > 0")
+        check(self.tv >= 0, "train.tv must be >= 0")
+        check(self.explode > 1, "train.explode must be > 1")
+        check(self.threads >= 0, "train.threads must be >= 0")

@@ -1,0 +1,299 @@
+"""Frozen DeepLS models as ONNX graphs, run by ONNX Runtime.
+
+Per-frame segmentation never runs through the training framework:
+:func:`export_onnx` writes a self-describing ONNX file (opset 17, dynamic height
+and width, checked by ``onnx.checker``, metadata naming the model family, input
+format, normalisation, processing size and mask rule), and :class:`OnnxRunner`
+owns one ONNX Runtime session that can be replaced atomically while other
+threads call it.
+
+Execution providers are tried in the order TensorRT → CUDA → CPU, limited to
+what the installed ONNX Runtime offers. Asking for CUDA without its libraries
+makes ORT fall back to CPU after one logged error, so the runner reads back
+``session.get_providers()`` and logs what was really granted, once.
+
+Thread safety (onnxruntime issues #114, #22967, #21946): ``InferenceSession.run``
+is thread-safe and sessions are stateless, so concurrent ``run`` calls on the
+same session are fine; building sessions concurrently has race reports (#27089),
+so only the owner thread builds them. The runner holds one ``(session, version)``
+reference under a lock; a swap replaces it, and the old session is freed when its
+last ``run`` returns.
+
+This module does not import torch except in :func:`export_onnx`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamseg.errors import ModelError
+
+__all__ = [
+    "export_onnx",
+    "export_bytes",
+    "OnnxRunner",
+    "read_metadata",
+    "select_providers",
+    "OPSET",
+    "INPUT",
+    "OUTPUT",
+]
+
+log = logging.getLogger(__name__)
+
+OPSET = 17
+INPUT, OUTPUT = "frame", "sparse"
+_PREFERRED = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def export_bytes(
+    model: Any, net: Any, size: tuple[int, int], mask: Any, extra: dict[str, Any] | None = None
+) -> bytes:
+    """The ONNX bytes of a frozen torch model, with streamseg's metadata.
+
+    Args:
+        model: the torch module (eval mode).
+        net: its ``ModelConfig``.
+        size: processing size ``(h, w)`` it expects (any size works; this one is used).
+        mask: the ``MaskRule`` that turns ``|S|`` into a mask.
+        extra: more metadata (e.g. the online model version).
+    """
+    import warnings
+
+    import onnx
+    import torch
+
+    channels = net.in_channels * (net.stack if net.family == "slnet" else 1)
+    example = torch.rand(1, channels, size[0], size[1])
+    buf = io.BytesIO()
+    dynamic = {2: "height", 3: "width"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer notes about shape arithmetic, expected here
+        torch.onnx.export(
+            model,
+            (example,),
+            buf,  # type: ignore[arg-type]  # file-likes are accepted at run time
+            input_names=[INPUT],
+            output_names=[OUTPUT],
+            dynamic_axes={INPUT: dynamic, OUTPUT: dynamic},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    proto = onnx.load_from_string(buf.getvalue())
+    meta = {
+        "streamseg.family": net.family,
+        "streamseg.model": json.dumps(dataclasses.asdict(net)),
+        "streamseg.input": (
+            f"{INPUT}: float32 N×C×H×W, C = {channels} "
+            f"({'BGR' if net.colour else 'gray'}"
+            f"{f', {net.stack} frames oldest first' if net.family == 'slnet' else ''}), "
+            "pixel values divided by 255"
+        ),
+        "streamseg.output": (
+            f"{OUTPUT}: the signed sparse part S (foreground)"
+            if net.family == "unet"
+            else f"{OUTPUT}: the low-rank part L of the stack"
+        ),
+        "streamseg.size": json.dumps(list(size)),
+        "streamseg.mask": json.dumps(dataclasses.asdict(mask)),
+        **{
+            f"streamseg.{k}": v if isinstance(v, str) else json.dumps(v)
+            for k, v in (extra or {}).items()
+        },
+    }
+    for key, value in meta.items():
+        prop = proto.metadata_props.add()
+        prop.key, prop.value = key, value
+    proto.producer_name = "streamseg"
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def export_onnx(
+    model: Any,
+    net: Any,
+    size: tuple[int, int],
+    mask: Any,
+    path: str | Path,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write :func:`export_bytes` to ``path`` atomically (temporary file + rename)."""
+    data = export_bytes(model, net, size, mask, extra)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise ModelError(f"cannot write {path}: {err.strerror or err}") from None
+    return path
+
+
+def read_metadata(data: bytes, origin: str = "model") -> dict[str, Any]:
+    """streamseg's metadata from ONNX bytes (family, model, size, mask, ...).
+
+    Raises:
+        ModelError: not an ONNX file, or not one streamseg exported.
+    """
+    import onnx
+
+    try:
+        proto = onnx.load_from_string(data)
+    except Exception:  # protobuf's DecodeError and friends
+        raise ModelError(f"{origin}: not a readable ONNX file") from None
+    props = {p.key: p.value for p in proto.metadata_props}
+    if "streamseg.model" not in props:
+        raise ModelError(
+            f"{origin}: an ONNX file without streamseg metadata (export it with `streamseg export`)"
+        )
+    out: dict[str, Any] = {}
+    for key, value in props.items():
+        if not key.startswith("streamseg."):
+            continue
+        name = key.removeprefix("streamseg.")
+        try:
+            out[name] = json.loads(value)
+        except ValueError:
+            out[name] = value
+    return out
+
+
+def select_providers(wanted: tuple[str, ...] | list[str] | None = None) -> list[str]:
+    """The providers to ask for: ``wanted`` (or TensorRT → CUDA → CPU) that ORT has."""
+    import onnxruntime as ort
+
+    present = set(ort.get_available_providers())
+    order = list(wanted) if wanted else list(_PREFERRED)
+    chosen = [p for p in order if p in present]
+    if "CPUExecutionProvider" not in chosen:
+        chosen.append("CPUExecutionProvider")
+    return chosen
+
+
+_GPU = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+
+
+def _to_half(data: bytes) -> bytes:
+    """The model with float16 weights and compute, float32 inputs and outputs kept."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    proto = convert_float_to_float16(onnx.load_from_string(data), keep_io_types=True)
+    return proto.SerializeToString()
+
+
+class OnnxRunner:
+    """One ONNX Runtime session (replaceable at any time) that computes ``S`` of a frame.
+
+    Args:
+        threads: ``intra_op_num_threads`` (0: ORT's default).
+        providers: providers in order of preference (default TensorRT → CUDA → CPU).
+        half: on a GPU provider, convert the model to float16 (inputs and outputs stay
+            float32); ignored on CPU, where float16 is slower.
+        io_binding: run through ``IOBinding`` (saves copies on GPU providers).
+
+    Example:
+        >>> runner = OnnxRunner(threads=1)
+        >>> runner.version
+        -1
+    """
+
+    def __init__(
+        self,
+        threads: int = 1,
+        providers: tuple[str, ...] | None = None,
+        half: bool = False,
+        io_binding: bool = False,
+    ) -> None:
+        self.threads = threads
+        self.wanted = providers
+        self.half = half
+        self.io_binding = io_binding
+        self._lock = threading.Lock()
+        self._current: tuple[Any, int] | None = None
+        self.granted: list[str] = []
+        self._logged = False
+
+    def build(self, data: bytes, origin: str = "model") -> Any:
+        """A new session from ONNX bytes (call on the owner thread only).
+
+        Raises:
+            ModelError: the bytes are not a valid model.
+        """
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        providers = select_providers(self.wanted)
+        try:
+            session = ort.InferenceSession(data, sess_options=options, providers=providers)
+            granted = session.get_providers()
+            if self.half and any(p in granted for p in _GPU):
+                session = ort.InferenceSession(
+                    _to_half(data), sess_options=options, providers=providers
+                )
+        except Exception as err:  # ORT raises its own Fail/InvalidGraph/... types
+            reason = str(err).splitlines()[0][:160]
+            raise ModelError(f"{origin}: ONNX Runtime cannot load it ({reason})") from None
+        if not self._logged or granted != self.granted:
+            missing = [p for p in providers if p not in granted]
+            log.info(
+                "onnxruntime providers: %s%s",
+                ", ".join(granted),
+                f" (asked for but not granted: {', '.join(missing)})" if missing else "",
+            )
+            if self.half and not any(p in granted for p in _GPU):
+                log.info("half precision needs a GPU provider; running float32 on CPU")
+            self._logged = True
+        self.granted = granted
+        return session
+
+    def swap(self, session: Any, version: int) -> None:
+        """Make ``session`` the one :meth:`run` uses (an atomic reference swap)."""
+        with self._lock:
+            self._current = (session, version)
+
+    def load(self, data: bytes, version: int = 0, origin: str = "model") -> None:
+        """:meth:`build` and :meth:`swap` in one call."""
+        self.swap(self.build(data, origin), version)
+
+    @property
+    def version(self) -> int:
+        """Version of the current session (-1: none yet)."""
+        with self._lock:
+            return -1 if self._current is None else self._current[1]
+
+    @property
+    def ready(self) -> bool:
+        return self._current is not None
+
+    def run(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        """The output for input ``x`` (``1×C×H×W`` float32) and the version that made it."""
+        with self._lock:
+            current = self._current
+        if current is None:
+            raise ModelError("no ONNX session loaded yet")
+        session, version = current
+        x = np.ascontiguousarray(x, np.float32)
+        if self.io_binding:
+            binding = session.io_binding()
+            binding.bind_cpu_input(INPUT, x)
+            binding.bind_output(OUTPUT)
+            session.run_with_iobinding(binding)
+            out = binding.copy_outputs_to_cpu()[0]
+        else:
+            out = session.run([OUTPUT], {INPUT: x})[0]
+        return np.asarray(out, np.float32), version

@@ -1,0 +1,345 @@
+"""Training DeepLS without labels: a :class:`Trainer` that takes gradient steps on batches.
+
+The same :class:`Trainer` serves both modes: :func:`train_frames` runs it for a
+fixed number of steps on frames sampled across a whole clip (the "two-pass" mode
+of the paper: train, then segment every frame), and the online segmenter runs it
+on snapshots of a sliding window. A step whose loss is NaN/Inf, or explodes
+beyond ``explode`` times the running loss, is rolled back to the last good
+weights and optimiser state, and counted.
+
+Example:
+    >>> import numpy as np
+    >>> from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
+    >>> from streamseg.segmenters.deepls.train import Trainer
+    >>> trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0))
+    >>> batch = np.random.default_rng(0).random((4, 16, 16), dtype=np.float32)
+    >>> first = trainer.step(batch)
+    >>> last = [trainer.step(batch) for _ in range(30)][-1]
+    >>> last < first
+    True
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from streamseg.segmenters.deepls.config import TrainConfig
+
+__all__ = ["Trainer", "TrainReport", "train_frames", "sample_indices", "rpca_gap", "collect_clip"]
+
+log = logging.getLogger(__name__)
+
+
+def sample_indices(total: int, n: int) -> np.ndarray:
+    """``min(n, total)`` indices spread evenly over ``range(total)``, first and last included."""
+    if total <= n:
+        return np.arange(total)
+    return np.unique(np.round(np.linspace(0, total - 1, n)).astype(int))
+
+
+def _to_tensor(frames: np.ndarray) -> Any:
+    """``(N, h, w)`` or ``(N, h, w, 3)`` float32 → torch ``(N, C, h, w)``."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
+    return t[:, None] if t.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
+
+
+class Trainer:
+    """Owns a DeepLS model and its optimiser; one gradient step per :meth:`step`.
+
+    Not thread-safe: one owner thread (the online trainer's, or the caller's).
+
+    Args:
+        model_config: the architecture (a ``ModelConfig``).
+        config: training settings.
+        state: weights to start from (a state dict), e.g. the shipped starting model.
+    """
+
+    def __init__(
+        self,
+        model_config: Any,
+        config: TrainConfig | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        import torch
+
+        from streamseg.segmenters.deepls.model import build_model
+
+        self.model_config = model_config
+        self.config = config or TrainConfig()
+        torch.manual_seed(self.config.seed)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.model = build_model(model_config)
+        if state is not None:
+            self.model.load_state_dict(state)
+        self.model.train()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
+        self.steps = 0
+        self.rollbacks = 0
+        self.last_loss = float("nan")
+        self._mean_loss: float | None = None
+        self._good = self._snapshot()
+
+    def _snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        return (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
+
+    def _rollback(self, reason: str) -> None:
+        self.model.load_state_dict(self._good[0])
+        self.optimizer.load_state_dict(self._good[1])
+        self.rollbacks += 1
+        log.warning(
+            "deepls: training step %d rolled back to the last good weights (%s); %d so far",
+            self.steps,
+            reason,
+            self.rollbacks,
+        )
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def forward(self, batch: Any) -> Any:
+        """``S`` of a ``(N, C, h, w)`` tensor batch (SLNet: of stacks, see :meth:`stack_batch`)."""
+        return self.model(batch)
+
+    def step(self, frames: np.ndarray) -> float:
+        """One gradient step on ``frames`` (``(N, h, w[, 3])`` float32 in [0, 1]).
+
+        A bad step changes nothing and is counted in :attr:`rollbacks`: a batch with
+        NaN/Inf is refused; a non-finite or exploding loss restores the weights from
+        before the previous update (which produced them); non-finite gradients or
+        weights undo this update.
+
+        Returns:
+            The loss before the step, or NaN if the step was refused or rolled back.
+        """
+        import torch
+
+        from streamseg.segmenters.deepls.loss import lowrank_sparse_loss
+
+        if not np.isfinite(frames).all():
+            self._reject("the batch holds NaN or Inf")
+            return float("nan")
+        d = _to_tensor(frames)
+        try:
+            if self.model_config.family == "slnet":
+                terms = self._slnet_loss(d)
+            else:
+                terms = lowrank_sparse_loss(d, self.model(d), self.config.lam_scale, self.config.tv)
+        except torch.linalg.LinAlgError as err:  # eigvalsh on a degenerate Gram matrix
+            self._rollback(f"linear algebra failed ({str(err).splitlines()[0][:80]})")
+            return float("nan")
+        loss = terms.loss
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            self._rollback("loss is not finite")
+            return float("nan")
+        if self._mean_loss is not None and value > self.config.explode * self._mean_loss:
+            self._rollback(f"loss {value:.3g} exploded (running mean {self._mean_loss:.3g})")
+            return float("nan")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if not all(
+            p.grad is None or bool(torch.isfinite(p.grad).all()) for p in self.model.parameters()
+        ):
+            self._reject("gradient is not finite")
+            return float("nan")
+        self._good = self._snapshot()
+        self.optimizer.step()
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            self._rollback("weights became non-finite")
+            return float("nan")
+        self.steps += 1
+        self.last_loss = value
+        self._mean_loss = value if self._mean_loss is None else 0.9 * self._mean_loss + 0.1 * value
+        return value
+
+    def _reject(self, reason: str) -> None:
+        self.rollbacks += 1
+        log.warning(
+            "deepls: training step %d skipped (%s); %d so far", self.steps, reason, self.rollbacks
+        )
+
+    def _slnet_loss(self, d: Any) -> Any:
+        """SLNet's loss: overlapping stacks of ``stack`` batch frames through the net, then the
+        low-rank + sparse loss of all their frames together."""
+        import torch
+
+        from streamseg.segmenters.deepls.loss import lowrank_sparse_loss
+
+        t = self.model_config.stack
+        n, c, h, w = d.shape
+        if n < t:
+            raise ValueError(f"SLNet needs batches of at least stack={t} frames, got {n}")
+        x = torch.stack([d[i : i + t] for i in range(0, n - t + 1, max(1, t // 2))])
+        x = x.reshape(-1, t * c, h, w)
+        low = self.model(x)
+        sparse = (x - low).reshape(-1, c, h, w)
+        return lowrank_sparse_loss(
+            x.reshape(-1, c, h, w), sparse, self.config.lam_scale, self.config.tv
+        )
+
+    def eval_model(self) -> Any:
+        """A frozen copy of the model for inference (eval mode, no gradients)."""
+        frozen = copy.deepcopy(self.model).eval()
+        for p in frozen.parameters():
+            p.requires_grad_(False)
+        return frozen
+
+    def recalibrate(self, frames: np.ndarray) -> None:
+        """Set BatchNorm statistics to the exact statistics of ``frames`` (no-op otherwise).
+
+        BatchNorm trained on batches but used on single frames needs running
+        statistics that match the final weights; one pass over the training pool
+        with cumulative averaging gives them.
+        """
+        import torch
+
+        norms = [m for m in self.model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        if not norms:
+            return
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None
+        with torch.no_grad():
+            self.model(_to_tensor(frames))
+
+
+@dataclass
+class TrainReport:
+    """What two-pass training did."""
+
+    seconds: float
+    steps: int
+    history: list[tuple[int, float]] = field(default_factory=list)
+    rollbacks: int = 0
+    objective_net: float | None = None
+    objective_rpca: float | None = None
+
+    @property
+    def rpca_ratio(self) -> float | None:
+        """The net's RPCA objective over the convex optimum on the same frames (1.0 is optimal)."""
+        if self.objective_net is None or not self.objective_rpca:
+            return None
+        return self.objective_net / self.objective_rpca
+
+
+def train_frames(
+    frames: np.ndarray,
+    model_config: Any,
+    config: TrainConfig,
+    *,
+    on_step: Callable[[int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[Trainer, TrainReport]:
+    """Two-pass training on a clip already at processing size.
+
+    Args:
+        frames: ``(T, h, w[, 3])`` float32 in [0, 1], the clip (or frames sampled from it).
+        model_config: the architecture.
+        config: training settings; ``pool`` frames are sampled evenly across ``frames``.
+        on_step: called with ``(step, loss)`` after every step (progress bars).
+        should_stop: polled between steps; training ends early when it returns True.
+
+    Returns:
+        The trainer (its model is trained) and a report.
+    """
+    import torch
+
+    previous_threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        pool = frames[sample_indices(len(frames), max(config.pool, config.frames))]
+        trainer = Trainer(model_config, config)
+        history: list[tuple[int, float]] = []
+        t0 = time.perf_counter()
+        for step in range(config.steps):
+            if should_stop is not None and should_stop():
+                break
+            if config.schedule == "cosine":
+                f = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(1, config.steps)))
+                trainer.set_lr(config.lr * f)
+            if len(pool) > config.frames:
+                batch = pool[np.sort(trainer.rng.choice(len(pool), config.frames, replace=False))]
+            else:
+                batch = pool
+            loss = trainer.step(batch)
+            if step % 10 == 0 or step == config.steps - 1:
+                history.append((step, loss))
+            if on_step is not None:
+                on_step(step, loss)
+        trainer.recalibrate(pool)
+        report = TrainReport(time.perf_counter() - t0, trainer.steps, history, trainer.rollbacks)
+        return trainer, report
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def rpca_gap(
+    trainer: Trainer, frames: np.ndarray, report: TrainReport, max_iter: int = 300
+) -> None:
+    """Fill ``report`` with the net's RPCA objective and the convex optimum on ``frames``.
+
+    A quality signal that needs no ground truth: the seed notebook's net ended
+    about 10 % above the optimum.
+    """
+    import torch
+
+    from streamseg.segmenters.deepls.loss import lowrank_sparse_loss
+    from streamseg.segmenters.rpca import pcp
+
+    d = _to_tensor(frames)
+    model = trainer.eval_model()
+    with torch.no_grad():
+        terms = lowrank_sparse_loss(d, model(d), trainer.config.lam_scale)
+    matrix = d.reshape(len(d), -1).numpy().astype(np.float64)
+    result = pcp(matrix, terms.lam, tol=1e-6, max_iter=max_iter)
+    report.objective_net = terms.objective
+    report.objective_rpca = result.objective
+
+
+def collect_clip(
+    source: Any, n: int, area: int, colour: bool, on_frame: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, list[int]]:
+    """Decode ``source`` and keep ``n`` frames spread over it, at processing size.
+
+    With a known length the kept frames are chosen up front; otherwise every frame
+    is kept at processing size and the set is thinned to every other frame
+    whenever it grows past ``8·n``, so memory stays bounded on long streams.
+
+    Returns:
+        ``(frames (n, h, w[, 3]) float32 in [0, 1], their source indices)``.
+    """
+    from streamseg.segmenters.preprocess import processing_size, to_processing
+
+    source.open()
+    info = source.info
+    size = processing_size(info.height, info.width, area)
+    wanted = set(sample_indices(info.frame_count, n).tolist()) if info.frame_count else None
+    kept: list[np.ndarray] = []
+    indices: list[int] = []
+    for position, frame in enumerate(source):
+        if on_frame is not None:
+            on_frame(position)
+        if wanted is not None and position not in wanted:
+            continue
+        kept.append(to_processing(frame.image, size, colour))
+        indices.append(frame.index)
+        if wanted is None and len(kept) > 8 * n:
+            kept, indices = kept[::2], indices[::2]
+    if not kept:
+        from streamseg.errors import SourceError
+
+        raise SourceError(f"{source!r}: no frame to train on")
+    chosen = sample_indices(len(kept), n)
+    return np.stack([kept[i] for i in chosen]), [indices[i] for i in chosen]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from streamseg.errors import ConfigError
+from streamseg.segmenters.deepls.config import ModelConfig
+from streamseg.segmenters.deepls.model import build_model
+
+
+@pytest.mark.parametrize("norm", ["group", "batch", "none"])
+@pytest.mark.parametrize(("h", "w"), [(60, 80), (61, 83), (7, 9)])
+def test_unet_any_size_signed_output(norm, h, w):
+    net = build_model(ModelConfig(width=4, norm=norm)).eval()
+    out = net(torch.rand(2, 1, h, w))
+    assert out.shape == (2, 1, h, w)
+
+
+def test_colour_and_depth():
+    net = build_model(ModelConfig(width=4, depth=3, colour=True)).eval()
+    assert net(torch.rand(1, 3, 40, 48)).shape == (1, 1, 40, 48)
+
+
+def test_slnet_outputs_the_stack():
+    net = build_model(ModelConfig(family="slnet", width=8, stack=5))
+    assert net(torch.rand(2, 5, 20, 30)).shape == (2, 5, 20, 30)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"width": 0}, {"depth": 0}, {"depth": 9}, {"stack": 1}, {"norm": "layer"}]
+)
+def test_bad_architecture(kwargs):
+    from streamseg.config import build
+
+    with pytest.raises(ConfigError):
+        build(ModelConfig, kwargs)

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from streamseg.errors import ModelError
+from streamseg.segmenters.deepls.config import ModelConfig
+from streamseg.segmenters.deepls.model import build_model
+from streamseg.segmenters.deepls.onnx import (
+    OnnxRunner,
+    export_bytes,
+    export_onnx,
+    read_metadata,
+    select_providers,
+)
+from streamseg.segmenters.masking import MaskRule
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+    from streamseg.segmenters.deepls.testing import tiny_checkpoint
+
+    ckpt = load_checkpoint(tiny_checkpoint("unet"))
+    net = ModelConfig(**ckpt.model)
+    model = build_model(net)
+    model.load_state_dict(ckpt.state)
+    return model.eval(), net
+
+
+@pytest.mark.parametrize(("h", "w"), [(24, 32), (61, 83), (120, 160)])
+def test_onnx_equals_torch(trained, h, w):
+    model, net = trained
+    runner = OnnxRunner(threads=1)
+    runner.load(export_bytes(model, net, (24, 32), MaskRule()))
+    x = np.random.default_rng(0).random((1, 1, h, w), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    got, version = runner.run(x)
+    assert version == 0 and got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-4
+
+
+def test_io_binding_path(trained):
+    model, net = trained
+    runner = OnnxRunner(threads=1, io_binding=True)
+    runner.load(export_bytes(model, net, (24, 32), MaskRule()))
+    x = np.random.default_rng(1).random((1, 1, 24, 32), dtype=np.float32)
+    with torch.no_grad():
+        assert np.abs(runner.run(x)[0] - model(torch.from_numpy(x)).numpy()).max() < 1e-4
+
+
+def test_metadata_describes_the_model(trained, tmp_path: Path):
+    model, net = trained
+    path = export_onnx(model, net, (24, 32), MaskRule(k=6), tmp_path / "m.onnx", {"version": 3})
+    meta = read_metadata(path.read_bytes())
+    assert meta["family"] == "unet" and meta["size"] == [24, 32] and meta["mask"]["k"] == 6
+    assert ModelConfig(**meta["model"]) == net and meta["version"] == 3
+    assert "divided by 255" in meta["input"]
+    import onnx
+
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    assert proto.opset_import[0].version >= 17
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    assert dims[2].dim_param == "height" and dims[3].dim_param == "width"
+
+
+def test_slnet_exports(tmp_path: Path):
+    net = ModelConfig(family="slnet", width=4, stack=3)
+    model = build_model(net).eval()
+    runner = OnnxRunner()
+    runner.load(export_bytes(model, net, (20, 24), MaskRule()))
+    x = np.random.default_rng(2).random((1, 3, 20, 24), dtype=np.float32)
+    with torch.no_grad():
+        assert np.abs(runner.run(x)[0] - model(torch.from_numpy(x)).numpy()).max() < 1e-4
+
+
+def test_providers_fall_back_to_cpu():
+    assert select_providers(["CUDAExecutionProvider"])[-1] == "CPUExecutionProvider"
+    assert select_providers()[-1] == "CPUExecutionProvider"
+
+
+@pytest.mark.parametrize("data", [b"", b"not onnx at all", b"\x08\x07" * 100])
+def test_bad_bytes(data):
+    with pytest.raises(ModelError):
+        read_metadata(data, "x.onnx")
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load it"):
+        OnnxRunner().build(data, "x.onnx")
+
+
+def test_foreign_onnx_without_metadata(trained, tmp_path: Path):
+    import onnx
+
+    model, net = trained
+    proto = onnx.load_from_string(export_bytes(model, net, (24, 32), MaskRule()))
+    del proto.metadata_props[:]
+    with pytest.raises(ModelError, match="without streamseg metadata"):
+        read_metadata(proto.SerializeToString())
+
+
+def test_swap_under_concurrent_runs(trained):
+    model, net = trained
+    runner = OnnxRunner(threads=1)
+    data = export_bytes(model, net, (24, 32), MaskRule())
+    runner.load(data, version=0)
+    x = np.random.default_rng(3).random((1, 1, 24, 32), dtype=np.float32)
+    errors: list[BaseException] = []
+    seen: list[list[int]] = [[] for _ in range(3)]
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        try:
+            while not stop.is_set():
+                out, version = runner.run(x)
+                assert out.shape == (1, 1, 24, 32)
+                seen[i].append(version)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for version in range(1, 15):
+        runner.swap(runner.build(data), version)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert all(v == sorted(v) for v in seen)  # each thread sees versions only increase
+    assert runner.version == 14
+
+
+def test_onnx_inference_does_not_import_torch(trained, tmp_path: Path):
+    model, net = trained
+    path = export_onnx(model, net, (24, 32), MaskRule(), tmp_path / "m.onnx")
+    code = f"""
+import sys, numpy as np, streamseg as ss
+seg = ss.create("deepls", weights={str(path)!r})
+mask = seg.apply(np.zeros((48, 64, 3), np.uint8))
+print(mask.shape, "torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "False"

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
+from streamseg.segmenters.deepls.train import Trainer, rpca_gap, sample_indices, train_frames
+from streamseg.segmenters.preprocess import to_processing
+from streamseg.sources.synthetic import SyntheticScene
+
+
+def synthetic_frames(n: int = 24, size=(36, 48)) -> np.ndarray:
+    scene = SyntheticScene(width=96, height=72, frames=n, seed=5)
+    return np.stack([to_processing(scene.render(t)[0], size, False) for t in range(n)])
+
+
+def test_sample_indices_spread_over_the_clip():
+    assert sample_indices(5, 10).tolist() == [0, 1, 2, 3, 4]
+    idx = sample_indices(100, 5)
+    assert idx.tolist() == [0, 25, 50, 74, 99]
+
+
+@pytest.mark.parametrize("family", ["unet", "slnet"])
+def test_loss_decreases_on_the_synthetic_scene(family):
+    frames = synthetic_frames()
+    trainer, report = train_frames(
+        frames,
+        ModelConfig(family=family, width=8),
+        TrainConfig(frames=12, steps=40, lr=3e-3, seed=0),
+    )
+    first = np.mean([loss for _, loss in report.history[:1]])
+    assert report.steps == 40 and report.rollbacks == 0
+    assert trainer.last_loss < 0.8 * first
+
+
+def test_same_seed_same_weights():
+    frames = synthetic_frames(12)
+    a, _ = train_frames(frames, ModelConfig(width=4), TrainConfig(frames=6, steps=5, seed=3))
+    b, _ = train_frames(frames, ModelConfig(width=4), TrainConfig(frames=6, steps=5, seed=3))
+    for (ka, va), (_, vb) in zip(
+        a.model.state_dict().items(), b.model.state_dict().items(), strict=True
+    ):
+        assert (va == vb).all(), ka
+
+
+def test_nan_batch_is_rolled_back_and_counted():
+    frames = synthetic_frames(8)
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0))
+    trainer.step(frames)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    bad = frames.copy()
+    bad[2, 5, 5] = np.nan
+    assert math.isnan(trainer.step(bad))
+    assert trainer.rollbacks == 1
+    after = trainer.model.state_dict()
+    assert all((before[k] == after[k]).all() for k in before)
+    assert math.isfinite(trainer.step(frames))
+
+
+def test_exploding_loss_is_rolled_back():
+    frames = synthetic_frames(8)
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0, explode=2.0))
+    for _ in range(3):
+        trainer.step(frames)
+    assert math.isnan(trainer.step(frames * 1e4))
+    assert trainer.rollbacks == 1
+
+
+def test_rpca_gap_reports_the_objective_ratio():
+    frames = synthetic_frames(12)
+    trainer, report = train_frames(
+        frames, ModelConfig(width=4), TrainConfig(frames=12, steps=5, seed=0)
+    )
+    rpca_gap(trainer, frames, report)
+    assert report.objective_rpca > 0 and report.rpca_ratio >= 0.99
