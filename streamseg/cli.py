@@ -241,6 +241,16 @@ class _Agreement:
     metavar="FILE",
     help="Trained model for deepls/slnet (.pt from streamseg train, or .onnx).",
 )
+@click.option(
+    "--resume",
+    metavar="CKPT",
+    help="Online deepls/slnet: start from this checkpoint (see --save-checkpoint).",
+)
+@click.option(
+    "--save-checkpoint",
+    metavar="CKPT",
+    help="Online deepls/slnet: write the learned model here on exit (also on Ctrl-C).",
+)
 @click.option("--gray", is_flag=True, help="Decode to gray (the Y plane).")
 @click.option(
     "--progress/--no-progress",
@@ -260,6 +270,8 @@ def run_cmd(
     config: str | None,
     overrides: tuple[str, ...],
     model: str | None,
+    resume: str | None,
+    save_checkpoint: str | None,
     gray: bool,
     progress: bool | None,
 ) -> int:
@@ -273,9 +285,10 @@ def run_cmd(
     """
     from streamseg.pipeline import run_config
 
-    if model is not None:
-        deep = [m for m in _split_methods(method) if m in ("deepls", "slnet")] or ["deepls"]
-        overrides = (*overrides, *(f"methods.{m}.weights={model}" for m in deep))
+    deep = [m for m in _split_methods(method) if m in ("deepls", "slnet")] or ["deepls"]
+    for value, key in ((model, "weights"), (resume, "start"), (save_checkpoint, "save")):
+        if value is not None:
+            overrides = (*overrides, *(f"methods.{m}.{key}={value}" for m in deep))
     cfg = _resolve_run(
         config, source, method, masks, video, overlay, mask_video, max_frames, gray, overrides
     )
@@ -471,40 +484,109 @@ def synth_cmd(
 
 
 @cli.command("eval")
-@click.argument("sequence", metavar="SEQUENCE")
-@click.argument("results", metavar="RESULTS")
+@click.argument("path", metavar="PATH")
+@click.argument("results", metavar="[RESULTS]", required=False)
+@click.option(
+    "--method",
+    "-m",
+    metavar="NAME[,NAME...]",
+    help="Run these methods causally on PATH and score them (instead of RESULTS).",
+)
+@click.option(
+    "--out",
+    "-o",
+    metavar="REPORT",
+    help="Report folder: CSV, JSON, Markdown, plots (and masks/ with --method).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="METHOD.KEY=VALUE",
+    help="Method parameter for the run, e.g. deepls.window=16 (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
     "--allow-missing",
     is_flag=True,
     help="Score missing result frames as all background instead of failing.",
 )
-def eval_cmd(sequence: str, results: str, as_json: bool, allow_missing: bool) -> int:
-    """Score RESULTS (a folder of binNNNNNN.png) against a CDnet SEQUENCE's ground truth."""
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Write PNG plots.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar.")
+def eval_cmd(
+    path: str,
+    results: str | None,
+    method: str | None,
+    out: str | None,
+    overrides: tuple[str, ...],
+    as_json: bool,
+    allow_missing: bool,
+    plots: bool,
+    progress: bool | None,
+) -> int:
+    """Score segmentation on CDnet-layout data with CDnet 2014's rules.
+
+    \b
+    PATH is a sequence, a folder of sequences or CDnet's category/sequence tree.
+      streamseg eval SEQUENCE RESULTS          score existing binNNNNNN.png masks
+      streamseg eval PATH RESULTS              RESULTS/<sequence>/binNNNNNN.png
+      streamseg eval PATH --method deepls,rpca,mog2,knn --out REPORT
+                                               run each method causally, score, report
+    Per sequence, per category and overall (mean over categories, as CDnet reports):
+    recall, specificity, FPR, FNR, PWC, precision, F-measure, and ms/frame.
+    """
     import json
 
-    from streamseg.evaluation.cdnet import CDnetSequence, evaluate_folder
+    from streamseg.config import parse_override
+    from streamseg.errors import ConfigError
+    from streamseg.evaluation.benchmark import benchmark, score_results
+    from streamseg.evaluation.report import markdown, write_report
 
-    seq = CDnetSequence(sequence)
-    scores = evaluate_folder(seq, results, allow_missing=allow_missing)
+    if (results is None) == (method is None):
+        raise ConfigError("give either RESULTS (masks to score) or --method (methods to run)")
+    if method is not None and out is None:
+        raise ConfigError("--method needs --out REPORT (where masks and the report go)")
+    if results is not None:
+        report = score_results(path, results, allow_missing=allow_missing)
+    else:
+        names = _split_methods(method)
+        params: dict[str, dict[str, Any]] = {n: {} for n in names}
+        for name in names:
+            if name in ("deepls", "slnet"):
+                params[name]["mode"] = "sync"  # reproducible scores
+        for item in overrides:
+            keys, value = parse_override(item)
+            if len(keys) < 2 or keys[0] not in params:
+                raise ConfigError(
+                    f"--set {item}: use METHOD.KEY=VALUE with METHOD in {', '.join(names)}"
+                )
+            node = params[keys[0]]
+            for key in keys[1:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = value
+        from streamseg.registry import method_config
+
+        for name in names:
+            method_config(name, params[name])  # fail fast on a bad parameter
+        show = sys.stderr.isatty() if progress is None else progress
+        from rich.progress import Progress
+
+        with Progress(console=_stderr_console(), disable=not show) as bar:
+            task = bar.add_task("evaluating", total=None)
+
+            def on_progress(label: str, index: int, total: int | None) -> None:
+                bar.update(task, description=label, advance=1)
+
+            assert out is not None
+            report = benchmark(path, names, out, params=params, on_progress=on_progress)
+    if out is not None:
+        write_report(report, out, plots=plots)
     if as_json:
-        click.echo(json.dumps({"sequence": seq.name, **scores.as_dict()}, indent=2))
-        return EXIT_OK
-    from rich.table import Table
-
-    table = Table(
-        title=f"{seq.name}: {len(seq.scored_indices())} frames scored", title_justify="left"
-    )
-    for col in ("recall", "precision", "F-measure", "PWC", "specificity"):
-        table.add_column(col, justify="right")
-    table.add_row(
-        f"{scores.recall:.4f}",
-        f"{scores.precision:.4f}",
-        f"{scores.f_measure:.4f}",
-        f"{scores.pwc:.4f}",
-        f"{scores.specificity:.4f}",
-    )
-    _stdout_console().print(table)
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(markdown(report))
+        if out is not None:
+            _stderr_console().print(f"wrote the report to {out}/")
     return EXIT_OK
 
 

@@ -35,6 +35,15 @@ def _require(var: str) -> bool:
     return os.environ.get(var, "") not in ("", "0", "false", "no")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> None:
+    """One torch thread: tests share 2 cores with ONNX Runtime and each other, and
+    oversubscribed OpenMP threads spin (a 10 ms step then takes 400 ms)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

@@ -110,7 +110,7 @@ def test_config_file_and_set_override(tmp_path: Path):
         (["run", "-m", "mog2"], "no source given"),
         (["run", "-c", "/no/such.yaml", "-m", "mog2"], "does not exist"),
         (["run", "-s", "synthetic", "-m", "mog2", "--max-frames", "0"], "--max-frames"),
-        (["eval", "/no/seq", "/no/res"], "no such sequence folder"),
+        (["eval", "/no/seq", "/no/res"], "/no/seq: no such folder"),
         (["frobnicate"], "No such command"),
     ],
 )
@@ -183,7 +183,7 @@ def test_synth_then_eval(tmp_path: Path, capsys):
     )
     capsys.readouterr()
     assert main(["eval", str(seq), str(tmp_path / "r"), "--json"]) == 0
-    scores = json.loads(capsys.readouterr().out)
+    scores = json.loads(capsys.readouterr().out)["sequences"][0]
     assert scores["sequence"] == "seq" and 0.3 < scores["f_measure"] <= 1.0
 
 
@@ -263,3 +263,108 @@ def test_python_dash_m(tmp_path: Path):
         env={**os.environ, "COLUMNS": "200"},
     )
     assert out.returncode == 0 and "knn" in out.stdout
+
+
+def test_eval_runs_methods_and_writes_a_report(tmp_path: Path, capsys):
+    seq = tmp_path / "seq"
+    assert (
+        main(
+            ["synth", str(seq), "--frames", "30", "--size", "64x48", "--warm-up", "5", "--no-video"]
+        )
+        == 0
+    )
+    rc = main(
+        [
+            "eval",
+            str(seq),
+            "--method",
+            "mog2,knn",
+            "--out",
+            str(tmp_path / "rep"),
+            "--no-progress",
+            "--no-plots",
+        ]
+    )
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "| seq |" in out and "mean F" in out
+    assert (tmp_path / "rep" / "results.csv").exists()
+    assert len(list((tmp_path / "rep" / "masks" / "knn" / "seq").glob("bin*.png"))) == 30
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["eval", "X"], "either RESULTS"),
+        (["eval", "X", "R", "--method", "mog2"], "either RESULTS"),
+        (["eval", "X", "--method", "mog2"], "needs --out"),
+        (
+            ["eval", "X", "--method", "mog2", "--out", "o", "--set", "knn.history=3"],
+            "METHOD.KEY=VALUE",
+        ),
+    ],
+)
+def test_eval_usage_errors(args, message, capsys):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_export_and_run_frozen(tmp_path: Path, capsys):
+    seq = tmp_path / "seq"
+    assert main(["synth", str(seq), "--frames", "40", "--size", "64x48", "--no-video"]) == 0
+    model = tmp_path / "m.pt"
+    assert (
+        main(
+            [
+                "train",
+                str(seq / "input"),
+                "--out",
+                str(model),
+                "--no-progress",
+                "--set",
+                "train.steps=15",
+                "--set",
+                "train.frames=8",
+                "--set",
+                "net.width=4",
+                "--set",
+                "area=1200",
+            ]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "15 steps" in err and "convex optimum" in err
+    onnx = tmp_path / "m.onnx"
+    assert main(["export", str(model), "--out", str(onnx)]) == 0
+    for weights in (model, onnx):
+        out = tmp_path / f"masks_{weights.suffix[1:]}"
+        assert (
+            main(
+                [
+                    "run",
+                    "-s",
+                    str(seq / "input"),
+                    "-m",
+                    "deepls",
+                    "--model",
+                    str(weights),
+                    "--masks",
+                    str(out),
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
+        assert len(list(out.glob("bin*.png"))) == 40
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 100])
+def test_bad_model_files_exit_2(tmp_path: Path, content, capsys):
+    for suffix in (".pt", ".onnx"):
+        path = tmp_path / f"bad{suffix}"
+        path.write_bytes(content)
+        assert main(["run", "-s", "synthetic:frames=3", "-m", "deepls", "--model", str(path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(path) in err[0]
+    assert main(["export", str(tmp_path / "bad.pt"), "--out", str(tmp_path / "x.onnx")]) == 2

@@ -54,6 +54,8 @@ class Segmenter(abc.ABC):
     deterministic: ClassVar[bool] = True
     #: ``predict_one`` leaves the model exactly as it was.
     stateless_predict: ClassVar[bool] = True
+    #: ``score_one`` is a real continuous score (not the mask scaled to {0, 1}).
+    continuous_score: ClassVar[bool] = False
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()

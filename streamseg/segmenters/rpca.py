@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -178,6 +178,8 @@ def pcp(
 @register("rpca")
 class RPCA(Segmenter):
     """Per-frame robust PCA against a background basis learned on a sliding window."""
+
+    continuous_score: ClassVar[bool] = True
 
     @dataclass(frozen=True)
     class Config:

@@ -60,3 +60,62 @@ def test_refused_connection_is_a_clear_error():
         with ss.open_source(url, open_timeout=2):
             pass
     assert time.monotonic() - t0 < 5
+
+
+def test_ten_server_restarts_in_one_run(rtsp_server, tmp_path):
+    """The camera dies and comes back ten times: the run resumes each time, counts the
+    gaps, and writes a mask for every frame it received."""
+    from streamseg.sinks import PngMaskSink
+
+    restarts = []
+
+    def flap():
+        for _ in range(10):
+            time.sleep(1.2)
+            rtsp_server.stop()
+            time.sleep(0.3)
+            rtsp_server.start()
+            restarts.append(time.monotonic())
+
+    src = ss.open_source(
+        rtsp_server.url, read_timeout=2, max_reconnects=30, backoff=0.1, backoff_max=0.5
+    )
+    flapper = threading.Thread(target=flap)
+    with src, ss.create("mog2") as seg, PngMaskSink(tmp_path) as sink:
+        flapper.start()
+        stop = threading.Event()
+
+        def on_frame(frame, masks):
+            if len(restarts) == 10 and src.reconnects >= 10:
+                stop.set()
+
+        t0 = time.monotonic()
+        stats = ss.run(src, {"mog2": seg}, [sink], stop=stop, on_frame=on_frame, max_frames=100_000)
+        flapper.join(timeout=60)
+    assert time.monotonic() - t0 < 90
+    assert stats.reconnects >= 10
+    assert len(list(tmp_path.glob("bin*.png"))) == stats.frames > 50
+
+
+def test_stalled_server_times_out_and_reconnects(rtsp_server):
+    """SIGSTOP freezes the server with its connection open: only the read timeout notices."""
+    import signal
+
+    src = ss.open_source(
+        rtsp_server.url,
+        read_timeout=1.5,
+        max_reconnects=20,
+        backoff=0.2,
+        backoff_max=0.5,
+        open_timeout=2,
+    )
+    received = 0
+    with src:
+        for _ in src:
+            received += 1
+            if received == 10:
+                rtsp_server.proc.send_signal(signal.SIGSTOP)
+                threading.Timer(4.0, rtsp_server.proc.send_signal, (signal.SIGCONT,)).start()
+            if src.reconnects >= 1 and received >= 20:
+                break
+    assert src.reconnects >= 1

@@ -22,9 +22,16 @@ class ModelConfig:
         family: ``unet`` (DeepLS) or ``slnet``.
         width: channels of the first level (``c``); level ``i`` has ``c·2**i``.
         depth: poolings of the U-Net (the reference used 2); SLNet's conv layers.
-        norm: ``group`` (GroupNorm: the same at training and at single-frame
-            inference), ``batch`` (BatchNorm, as in the reference) or ``none``.
+        norm: ``batch`` (BatchNorm, as in the reference; at single-frame inference its
+            running statistics of the recent training batches are used), ``group``
+            (GroupNorm: identical in training and inference, but measured less
+            accurate) or ``none``.
         colour: 3-channel BGR input instead of gray.
+        context: what the U-Net sees besides the frame: ``none`` (the paper: the frame
+            alone, so the net must hold the scene in its weights), ``median`` (also the
+            per-pixel median of the window) or ``median_mad`` (median and median
+            absolute deviation: where the background itself moves, e.g. water).
+            See :mod:`streamseg.segmenters.deepls.context`.
         stack: frames per SLNet input (ignored by the U-Net).
         relu_sparse: SLNet's ``S = ReLU(x − L)`` (the paper) instead of signed ``x − L``.
     """
@@ -32,8 +39,9 @@ class ModelConfig:
     family: Literal["unet", "slnet"] = "unet"
     width: int = 16
     depth: int = 2
-    norm: Literal["group", "batch", "none"] = "group"
+    norm: Literal["group", "batch", "none"] = "batch"
     colour: bool = False
+    context: Literal["none", "median", "median_mad"] = "none"
     stack: int = 4
     relu_sparse: bool = False
 
@@ -41,11 +49,27 @@ class ModelConfig:
         check(self.width >= 1, f"model.width must be >= 1, got {self.width}")
         check(1 <= self.depth <= 5, f"model.depth must be in 1..5, got {self.depth}")
         check(self.stack >= 2, "model.stack must be >= 2")
+        check(
+            self.family == "unet" or self.context == "none",
+            "model.context is for the U-Net family only",
+        )
+
+    @property
+    def frame_channels(self) -> int:
+        """Channels of one frame (1 gray, 3 colour)."""
+        return 3 if self.colour else 1
+
+    @property
+    def context_channels(self) -> int:
+        """Channels of the window context (0, 1 or 2 images of ``frame_channels``)."""
+        return self.frame_channels * {"none": 0, "median": 1, "median_mad": 2}[self.context]
 
     @property
     def in_channels(self) -> int:
-        """Channels of one frame (1 gray, 3 colour)."""
-        return 3 if self.colour else 1
+        """Channels of the network's input: the frame (a stack for SLNet) and its context."""
+        if self.family == "slnet":
+            return self.stack * self.frame_channels
+        return self.frame_channels + self.context_channels
 
     @property
     def multiple(self) -> int:
@@ -71,9 +95,9 @@ class TrainConfig:
         threads: torch threads for training (0: torch's default).
     """
 
-    frames: int = 32
+    frames: int = 16
     pool: int = 0
-    steps: int = 300
+    steps: int = 400
     lr: float = 2e-3
     schedule: Literal["constant", "cosine"] = "constant"
     lam_scale: float = 1.0

@@ -99,7 +99,7 @@ class SLNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        t, c = config.stack * config.in_channels, config.width
+        t, c = config.in_channels, config.width
         layers: list[nn.Module] = [nn.Conv2d(t, c, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(max(0, config.depth - 1)):
             layers += [nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True)]

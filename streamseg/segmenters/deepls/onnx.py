@@ -72,7 +72,7 @@ def export_bytes(
     import onnx
     import torch
 
-    channels = net.in_channels * (net.stack if net.family == "slnet" else 1)
+    channels = net.in_channels
     example = torch.rand(1, channels, size[0], size[1])
     buf = io.BytesIO()
     dynamic = {2: "height", 3: "width"}
@@ -95,8 +95,9 @@ def export_bytes(
         "streamseg.input": (
             f"{INPUT}: float32 N×C×H×W, C = {channels} "
             f"({'BGR' if net.colour else 'gray'}"
-            f"{f', {net.stack} frames oldest first' if net.family == 'slnet' else ''}), "
-            "pixel values divided by 255"
+            f"{f', {net.stack} frames oldest first' if net.family == 'slnet' else ''}"
+            f"{'' if net.context == 'none' else f', then the window context ({net.context})'}"
+            "), pixel values divided by 255"
         ),
         "streamseg.output": (
             f"{OUTPUT}: the signed sparse part S (foreground)"
@@ -116,6 +117,91 @@ def export_bytes(
     proto.producer_name = "streamseg"
     onnx.checker.check_model(proto)
     return proto.SerializeToString()
+
+
+class OnnxTemplate:
+    """Export the graph once, then refill it with new weights in a millisecond.
+
+    Online learning publishes a new frozen model every few steps. Tracing and
+    exporting takes ~0.6 s of Python (holding the GIL the per-frame path needs);
+    the graph never changes, only the weights do. So the graph is exported once
+    from a *probe* copy whose every weight is set to distinct random values, each
+    weight tensor of the ONNX graph (initializer or constant) is matched to its
+    parameter by value, and each publish copies the new values into those tensors.
+    If some weight cannot be matched (an exporter that folds or transforms
+    weights), every publish falls back to a full export.
+
+    Args:
+        model: a torch module of the architecture (its weights are not used).
+        net: its ``ModelConfig``; ``size``, ``mask``: as for :func:`export_bytes`.
+    """
+
+    def __init__(self, model: Any, net: Any, size: tuple[int, int], mask: Any) -> None:
+        import copy
+
+        import onnx
+        import torch
+        from onnx import numpy_helper
+
+        self.net, self.size, self.mask = net, size, mask
+        probe = copy.deepcopy(model).eval()
+        gen = torch.Generator().manual_seed(20221130)
+        state = probe.state_dict()
+        with torch.no_grad():
+            for tensor in state.values():
+                if tensor.dtype.is_floating_point:
+                    tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
+        self._proto = onnx.load_from_string(export_bytes(probe, net, size, mask))
+        tensors = list(self._proto.graph.initializer) + [
+            attr.t
+            for node in self._proto.graph.node
+            if node.op_type == "Constant"
+            for attr in node.attribute
+            if attr.name == "value"
+        ]
+        by_size: dict[int, list[tuple[str, np.ndarray]]] = {}
+        for name, tensor in state.items():
+            if tensor.dtype.is_floating_point:
+                by_size.setdefault(tensor.numel(), []).append((name, tensor.numpy().ravel()))
+        self._slots: list[tuple[str, Any]] = []
+        for tp in tensors:
+            arr = numpy_helper.to_array(tp)
+            if arr.dtype != np.float32:
+                continue
+            for name, values in by_size.get(arr.size, []):
+                if np.array_equal(values, arr.ravel()):
+                    self._slots.append((name, tp))
+                    break
+        wanted = {n for n, t in state.items() if t.dtype.is_floating_point}
+        self.complete = {n for n, _ in self._slots} == wanted
+        if not self.complete:
+            log.info(
+                "onnx template: %d of %d weights matched; publishing by full export",
+                len({n for n, _ in self._slots}),
+                len(wanted),
+            )
+
+    def fill(self, model: Any, extra: dict[str, Any] | None = None) -> bytes:
+        """ONNX bytes of ``model``'s current weights (same architecture as the template)."""
+        from onnx import numpy_helper
+
+        if not self.complete:
+            return export_bytes(model, self.net, self.size, self.mask, extra)
+        state = model.state_dict()
+        for name, tp in self._slots:
+            values = state[name].detach().cpu().numpy().astype(np.float32)
+            tp.CopyFrom(numpy_helper.from_array(values.reshape(tuple(tp.dims)), tp.name))
+        for key, value in (extra or {}).items():
+            full = f"streamseg.{key}"
+            text = value if isinstance(value, str) else json.dumps(value)
+            for prop in self._proto.metadata_props:
+                if prop.key == full:
+                    prop.value = text
+                    break
+            else:
+                prop = self._proto.metadata_props.add()
+                prop.key, prop.value = full, text
+        return self._proto.SerializeToString()
 
 
 def export_onnx(

@@ -1,9 +1,25 @@
 """The ``deepls`` and ``slnet`` segmenters.
 
-With a trained model (``weights: model.pt`` or ``model.onnx``) every frame is
-segmented on its own: the frame goes to the processing size, the frozen net gives
-its sparse part ``S``, and the shared :class:`~streamseg.segmenters.masking.MaskRule`
-turns ``|S|`` into a mask at the frame's size. ``background()`` is ``L = d − S``.
+Every frame is segmented on its own: the frame goes to the processing size, the
+frozen net (an ONNX Runtime session) gives its sparse part ``S``, and the shared
+:class:`~streamseg.segmenters.masking.MaskRule` turns ``|S|`` into a mask at the
+frame's size. ``background()`` is ``L = d − S``.
+
+Two ways to get the net:
+
+* **online** (the default, no ``weights``): start from the small model shipped in
+  the package and fine-tune it on a sliding window of the stream while it
+  segments (:mod:`streamseg.segmenters.deepls.online`); a new frozen copy is
+  swapped in every few steps;
+* **frozen** (``weights: model.pt`` from ``streamseg train``, or ``model.onnx``):
+  the two-pass mode of the paper, nothing is learned.
+
+Stopped objects (the policy DESIGN.md asks for): whatever stays in the window long
+enough becomes background. While a pixel is foreground, the window receives the
+net's background estimate ``L`` there instead of the frame, for at most ``hold``
+seconds; after that the frame itself goes in and a stopped object fades into the
+background over about half a window span (``window × stride`` frames). So an object
+that stops stays detected for roughly ``hold`` seconds plus half the window span.
 
 This module must not import torch at import time (the registry loads it for
 ``streamseg list``); the inference backend is loaded when the first frame comes.
@@ -11,6 +27,7 @@ This module must not import torch at import time (the registry loads it for
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,6 +42,7 @@ from streamseg.segmenters.base import Segmenter
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
 from streamseg.segmenters.masking import MaskRule, residual_score
 from streamseg.segmenters.preprocess import to_processing
+from streamseg.window import FrameWindow
 
 __all__ = ["DeepLS", "SLNetSegmenter"]
 
@@ -33,32 +51,61 @@ log = logging.getLogger(__name__)
 
 @register("deepls")
 class DeepLS(Segmenter):
-    """DeepLS: a U-Net trained by the low-rank + sparse loss segments one frame at a time."""
+    """DeepLS: a U-Net trained online by the low-rank + sparse loss segments each frame."""
 
     family: ClassVar[str] = "unet"
+    continuous_score: ClassVar[bool] = True
 
     @dataclass(frozen=True)
     class Config:
         """Parameters of :class:`DeepLS`.
 
         Attributes:
-            weights: a trained model, ``.pt`` checkpoint (``streamseg train``) or ``.onnx``
-                (``streamseg export``).
-            backend: ``onnx`` (ONNX Runtime; a ``.pt`` is exported on the fly) or ``torch``
-                (eager, for comparison).
+            weights: a trained model to use frozen, ``.pt`` (``streamseg train``) or
+                ``.onnx`` (``streamseg export``); ``None``: learn online.
+            start: where online learning starts: ``builtin`` (the model shipped in the
+                package), ``random``, or a ``.pt`` checkpoint (``--resume``).
+            save: write the online model's checkpoint here when closing (atomic).
+            mode: ``async`` trains on a background thread (live default); ``sync``
+                trains inline every ``train_every`` frames, seeded (reproducible).
+            window: frames in the sliding window (the batch of each step).
+            stride: keep every ``stride``-th frame in the window, so it spans
+                ``window × stride`` frames.
+            min_frames: frames the window needs before training starts.
+            steps_per_round: gradient steps per round.
+            train_every: frames between rounds in sync mode.
+            publish_every: steps between two swaps of the frozen model.
+            publish_seconds: async mode: swap at least this often while training.
+            hold: seconds a stopped object is kept out of the window (see the module doc).
+            trainer_threads: torch threads of the trainer.
+            backend: ``onnx`` (ONNX Runtime) or ``torch`` (eager, frozen models only,
+                for comparison).
             ort_threads: ONNX Runtime's intra-op threads for the per-frame model.
             providers: ONNX Runtime execution providers in order of preference (empty:
                 TensorRT → CUDA → CPU, whichever is installed).
             half: float16 inference on GPU providers.
             io_binding: run ONNX Runtime through IOBinding.
-            net: the architecture, used when training (the checkpoint's wins when given).
+            net: the architecture (a checkpoint's wins when one is loaded).
             train: how the model trains.
-            area: processing size in pixels (aspect ratio kept) when training.
+            area: processing size in pixels (aspect ratio kept).
             mask: the mask rule.
+            fps: frame rate assumed for ``hold`` (the source's, when the pipeline knows it).
             seed: seed of initialisation and sampling.
         """
 
         weights: str | None = None
+        start: str = "builtin"
+        save: str | None = None
+        mode: Literal["async", "sync"] = "async"
+        window: int = 32
+        stride: int = 4
+        min_frames: int = 4
+        steps_per_round: int = 1
+        train_every: int = 1
+        publish_every: int = 20
+        publish_seconds: float = 2.0
+        hold: float = 0.0
+        trainer_threads: int = 1
         backend: Literal["onnx", "torch"] = "onnx"
         ort_threads: int = 1
         providers: tuple[str, ...] = ()
@@ -67,43 +114,67 @@ class DeepLS(Segmenter):
         net: ModelConfig = field(default_factory=ModelConfig)
         train: TrainConfig = field(default_factory=TrainConfig)
         area: int = 4800
-        mask: MaskRule = field(default_factory=MaskRule)
+        mask: MaskRule = field(default_factory=lambda: MaskRule(k=5.0, floor=0.10, blur=0.8))
+        fps: float = 25.0
         seed: int = 0
 
         def __post_init__(self) -> None:
             check(self.area >= 64, f"area must be >= 64 pixels, got {self.area}")
             check(self.ort_threads >= 0, "ort_threads must be >= 0")
+            check(self.trainer_threads >= 0, "trainer_threads must be >= 0")
+            check(self.window >= 2, f"window must be >= 2, got {self.window}")
+            check(self.stride >= 1, "stride must be >= 1")
+            check(2 <= self.min_frames <= self.window, "min_frames must be in 2..window")
+            check(self.steps_per_round >= 1, "steps_per_round must be >= 1")
+            check(self.train_every >= 1, "train_every must be >= 1")
+            check(self.publish_every >= 1, "publish_every must be >= 1")
+            check(self.publish_seconds > 0, "publish_seconds must be > 0")
+            check(self.hold >= 0, "hold must be >= 0 seconds")
+            check(self.fps > 0, "fps must be > 0")
 
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)
-        if self.config.weights is None:
-            raise ConfigError(
-                f"{self.name}: no model given; train one with `streamseg train "
-                "SOURCE --out model.pt` and pass weights=model.pt (--model)"
-            )
         self._engine: Any = None
         self._net: ModelConfig | None = None
         self._size: tuple[int, int] | None = None
         self._history: deque[np.ndarray] = deque(maxlen=1)
         self._last: tuple[np.ndarray, np.ndarray] | None = None
+        self._learner: Any = None
+        self._window: FrameWindow | None = None
+        self._age: np.ndarray | None = None
+        self._ctx: tuple[int, np.ndarray] | None = None
 
-    # -- the inference engine ----------------------------------------------------------------
+    @property
+    def online(self) -> bool:
+        """``True`` when the model learns from the stream (no frozen ``weights``)."""
+        return self.config.weights is None
 
-    def _load(self) -> None:
+    # -- frozen models ----------------------------------------------------------------------
+
+    def _load(self, image: np.ndarray) -> None:
         from pathlib import Path
 
-        path = Path(self.config.weights)
-        if path.suffix.lower() == ".onnx":
-            self._load_onnx(path)
+        if self.online:
+            self._start_online(image)
         else:
-            self._load_checkpoint(path)
+            path = Path(self.config.weights)
+            if path.suffix.lower() == ".onnx":
+                self._load_onnx(path)
+            else:
+                self._load_checkpoint(path)
         assert self._net is not None
         if self._net.family != self.family:
             raise ConfigError(
-                f"{path}: a {self._net.family} model; use the "
+                f"{self.config.weights or self.config.start}: a "
+                f"{self._net.family} model; use the "
                 f"{'slnet' if self._net.family == 'slnet' else 'deepls'} method"
             )
         self._history = deque(maxlen=self._net.stack if self._net.family == "slnet" else 1)
+        if self._window is None and self._net.context != "none":
+            # A frozen model that sees the window context still needs the window.
+            self._window = FrameWindow(self.config.window, self.config.stride)
+        if self._age is None and self._size is not None:
+            self._age = np.zeros(self._size, np.int32)
 
     def _load_onnx(self, path: Any) -> None:
         from streamseg.errors import ModelError
@@ -132,7 +203,8 @@ class DeepLS(Segmenter):
         c = self.config
         return OnnxRunner(c.ort_threads, c.providers or None, c.half, c.io_binding)
 
-    def _load_checkpoint(self, path: Any) -> None:
+    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, tuple[int, int]]:
+        """``(ModelConfig, torch model with the weights)`` of a ``.pt`` checkpoint."""
         from streamseg.errors import ModelError
         from streamseg.segmenters.deepls.checkpoint import load_checkpoint
         from streamseg.segmenters.deepls.model import build_model
@@ -149,16 +221,89 @@ class DeepLS(Segmenter):
             raise ModelError(
                 f"{path}: weights do not fit the stored architecture ({str(err).splitlines()[0]})"
             ) from None
-        model.eval()
-        self._net, self._size = net, ckpt.size
+        return net, model.eval(), ckpt.size
+
+    def _load_checkpoint(self, path: Any) -> None:
+        from streamseg.segmenters.deepls.onnx import export_bytes
+
+        net, model, size = self._read_checkpoint(path)
+        self._net, self._size = net, size
         if self.config.backend == "torch":
             self._engine = ("torch", model)
             return
-        from streamseg.segmenters.deepls.onnx import export_bytes
-
         runner = self._make_runner()
-        runner.load(export_bytes(model, net, ckpt.size, self.config.mask), 0, str(path))
+        runner.load(export_bytes(model, net, size, self.config.mask), 0, str(path))
         self._engine = ("onnx", runner)
+
+    # -- online learning --------------------------------------------------------------------
+
+    def _start_online(self, image: np.ndarray) -> None:
+        from streamseg.segmenters.deepls.online import OnlineLearner
+        from streamseg.segmenters.deepls.onnx import OnnxTemplate
+        from streamseg.segmenters.deepls.train import Trainer
+        from streamseg.segmenters.preprocess import processing_size
+
+        c = self.config
+        if c.backend != "onnx":
+            raise ConfigError("online learning segments with ONNX Runtime: use backend=onnx")
+        start = c.start
+        state = None
+        net = c.net
+        if start == "builtin":
+            from streamseg.models import builtin_checkpoint
+
+            start = str(builtin_checkpoint(self.family))
+        if start != "random":
+            net, model, _ = self._read_checkpoint(start)
+            state = model.state_dict()
+        self._net = net
+        self._size = processing_size(image.shape[0], image.shape[1], c.area)
+        train = c.train if c.train.seed == c.seed else dataclasses.replace(c.train, seed=c.seed)
+        trainer = Trainer(net, train, state)
+        runner = self._make_runner()
+        template = OnnxTemplate(trainer.model, net, self._size, c.mask)
+
+        def publish(version: int) -> None:
+            data = template.fill(trainer.eval_model(), {"version": version})
+            runner.swap(runner.build(data, f"online model v{version}"), version)
+
+        self._window = FrameWindow(c.window, c.stride)
+        self._learner = OnlineLearner(
+            trainer,
+            self._window,
+            publish,
+            mode=c.mode,
+            min_frames=c.min_frames,
+            steps_per_round=c.steps_per_round,
+            train_every=c.train_every,
+            publish_every=c.publish_every,
+            publish_seconds=c.publish_seconds,
+            threads=c.trainer_threads,
+        )
+        if state is not None:
+            # The starting model segments from the first frame (version 0).
+            runner.load(template.fill(trainer.eval_model(), {"version": 0}), 0, start)
+        self._engine = ("onnx", runner)
+
+    def _learn_from(
+        self, x: np.ndarray, residual: np.ndarray | None, mask_small: np.ndarray | None
+    ) -> None:
+        """Push the frame (with the hold policy applied) and let the learner train."""
+        if self._window is None:
+            return  # a frozen model without context keeps no state
+        assert self._age is not None
+        if residual is not None and mask_small is not None and self.config.hold > 0:
+            fg = mask_small > 0
+            self._age = np.where(fg, self._age + 1, 0)
+            held = fg & (self._age <= self.config.hold * self.config.fps)
+            if held.any():
+                low = x - (residual if residual.ndim == x.ndim else residual[..., None])
+                x = np.where(held if x.ndim == 2 else held[..., None], low, x).astype(np.float32)
+        self._window.push(x)
+        if self._learner is not None:
+            self._learner.after_frame()
+
+    # -- inference --------------------------------------------------------------------------
 
     def _run_net(self, x: np.ndarray) -> np.ndarray:
         """The network on one ``1×C×h×w`` float32 input."""
@@ -170,14 +315,19 @@ class DeepLS(Segmenter):
         with torch.no_grad():
             return engine(torch.from_numpy(x)).numpy()
 
-    def _residual(self, image: np.ndarray) -> np.ndarray:
-        """``S`` of ``image`` at processing size, ``h×w`` (gray) or ``h×w×3``."""
-        if self._engine is None:
-            self._load()
-        assert self._net is not None and self._size is not None
-        x = to_processing(image, self._size, self._net.colour)
-        t = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]
-        t = np.ascontiguousarray(t)
+    def _residual(self, x: np.ndarray) -> np.ndarray | None:
+        """``S`` of a processed frame ``x``, ``h×w`` (gray) or ``h×w×3``; None before any model."""
+        assert self._net is not None
+        if self._engine[0] == "onnx" and not self._engine[1].ready:
+            return None
+        t = np.ascontiguousarray(x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None])
+        if self._net.context_channels:
+            ctx = self._context()
+            if ctx is None:
+                return None
+            s = self._run_net(np.concatenate([t, ctx[None]], axis=1))
+            out = s[0]
+            return out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
         if self._net.family == "slnet":
             self._history.append(t)
             stack = list(self._history)
@@ -191,18 +341,72 @@ class DeepLS(Segmenter):
         out = s[0]
         return out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
 
-    # -- the segmenter interface -------------------------------------------------------------
+    def _context(self) -> np.ndarray | None:
+        """The window context for inference, recomputed only when the window moved."""
+        from streamseg.segmenters.deepls.context import window_context
+
+        assert self._window is not None and self._net is not None
+        if len(self._window) == 0:
+            return None
+        if self._ctx is None or self._ctx[0] != self._window.version:
+            self._ctx = (
+                self._window.version,
+                window_context(self._window.snapshot(), self._net.context),
+            )
+        return self._ctx[1]
+
+    def _prepare(self, image: np.ndarray) -> np.ndarray:
+        if self._engine is None:
+            self._load(image)
+        assert self._net is not None and self._size is not None
+        if self._learner is not None:
+            self._learner.check()
+        return to_processing(image, self._size, self._net.colour)
+
+    def _segment(
+        self, image: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(x, mask at frame size, residual, mask at processing size)`` of one frame."""
+        x = self._prepare(image)
+        residual = self._residual(x)
+        if residual is None:
+            return x, np.zeros(image.shape[:2], np.uint8), None, None
+        score = residual_score(residual)
+        self._last = (image, residual)
+        small = self.config.mask(score)
+        return x, self.config.mask(score, image.shape[:2]), residual, small
+
+    # -- the segmenter interface ------------------------------------------------------------
+
+    def _apply(self, image: np.ndarray, learning_rate: float) -> np.ndarray:
+        if learning_rate == 1.0:
+            self.reset()
+        x, mask, residual, small = self._segment(image)
+        if self._learner is not None:
+            self._learner.pause(learning_rate == 0.0)
+        if learning_rate != 0.0:
+            self._learn_from(x, residual, small)
+        return mask
 
     def _predict_one(self, image: np.ndarray) -> np.ndarray:
-        residual = self._residual(image)
-        self._last = (image, residual)
-        return self.config.mask(residual_score(residual), image.shape[:2])
+        return self._segment(image)[1]
 
     def _score_one(self, image: np.ndarray) -> np.ndarray:
-        return self.config.mask.normalised(residual_score(self._residual(image)), image.shape[:2])
+        residual = self._residual(self._prepare(image))
+        if residual is None:
+            return np.zeros(image.shape[:2], np.float32)
+        return self.config.mask.normalised(residual_score(residual), image.shape[:2])
 
     def _learn_one(self, image: np.ndarray) -> None:
-        """A trained model is frozen: nothing to learn."""
+        x, _, residual, small = self._segment(image)
+        if self._learner is not None:
+            self._learner.pause(False)
+        self._learn_from(x, residual, small)
+
+    @property
+    def ready(self) -> bool:
+        """``True`` once a model segments (the starting model counts)."""
+        return self._engine is not None and (self._engine[0] != "onnx" or self._engine[1].ready)
 
     def background(self) -> np.ndarray | None:
         """``L = d − S`` of the last segmented frame, at the frame's size (``uint8``)."""
@@ -215,15 +419,71 @@ class DeepLS(Segmenter):
         low = np.clip((x - residual) * 255.0, 0, 255).astype(np.uint8)
         return cv2.resize(low, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
 
+    def stats(self) -> dict[str, Any]:
+        if self._learner is None:
+            return {"model_version": 0 if self._engine is not None else -1}
+        return self._learner.stats.as_dict()
+
+    def save(self, path: str) -> None:
+        """Write the online model (or nothing for a frozen one) as a checkpoint, atomically."""
+        if self._learner is None or self._net is None or self._size is None:
+            return
+        from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
+
+        trainer = self._learner.trainer
+        meta = {
+            "steps": trainer.steps,
+            "version": self._learner.stats.version,
+            "train": dataclasses.asdict(trainer.config),
+        }
+        save_checkpoint(
+            Checkpoint(
+                dataclasses.asdict(self._net),
+                self._size,
+                self.config.mask,
+                trainer.eval_model().state_dict(),
+                meta,
+            ),
+            path,
+        )
+
     def reset(self) -> None:
+        """Restart: a frozen model forgets its frame history; an online one starts over."""
+        self._close_learner()
         self._history.clear()
         self._last = None
+        self._ctx = None
+        self._age = None
+        if self._window is not None:
+            self._window.clear()
+        if self.online:
+            self._engine = None
+            self._learner = None
+            self._window = None
+
+    def _close_learner(self) -> None:
+        if self._learner is not None:
+            self._learner.close()
+            if self.config.save:
+                self.save(self.config.save)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._close_learner()
+        super().close()
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:
-        from streamseg.segmenters.deepls.testing import tiny_checkpoint
-
-        return {"weights": str(tiny_checkpoint(cls.family))}
+        return {
+            "mode": "sync",
+            "window": 6,
+            "stride": 1,
+            "min_frames": 3,
+            "publish_every": 2,
+            "net": {"width": 4},
+            "start": "random",
+            "area": 600,
+        }
 
 
 @register("slnet")
@@ -231,3 +491,13 @@ class SLNetSegmenter(DeepLS):
     """SLNet: a tiny net gives the low-rank part of a short stack of frames; S = frame − L."""
 
     family: ClassVar[str] = "slnet"
+
+    @dataclass(frozen=True)
+    class Config(DeepLS.Config):
+        """Parameters of :class:`SLNetSegmenter`: those of :class:`DeepLS`, SLNet's net."""
+
+        net: ModelConfig = field(default_factory=lambda: ModelConfig(family="slnet"))
+
+    @classmethod
+    def _unit_test_params(cls) -> dict[str, Any]:
+        return {**super()._unit_test_params(), "net": {"family": "slnet", "width": 4, "stack": 3}}

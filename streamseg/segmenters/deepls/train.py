@@ -111,8 +111,22 @@ class Trainer:
         """``S`` of a ``(N, C, h, w)`` tensor batch (SLNet: of stacks, see :meth:`stack_batch`)."""
         return self.model(batch)
 
-    def step(self, frames: np.ndarray) -> float:
+    def inputs(self, d: Any, context: np.ndarray | None) -> Any:
+        """The network input for frames ``d`` ``(N, C, h, w)``: the frames, then the context."""
+        import torch
+
+        if self.model_config.context_channels == 0:
+            return d
+        if context is None:
+            raise ValueError("this model needs the window context as input")
+        ctx = torch.from_numpy(np.ascontiguousarray(context, np.float32))[None]
+        return torch.cat([d, ctx.expand(d.shape[0], -1, -1, -1)], dim=1)
+
+    def step(self, frames: np.ndarray, context: np.ndarray | None = None) -> float:
         """One gradient step on ``frames`` (``(N, h, w[, 3])`` float32 in [0, 1]).
+
+        ``context``: the window context ``(k·C, h, w)`` for models that see one
+        (:mod:`~streamseg.segmenters.deepls.context`), the same for every frame.
 
         A bad step changes nothing and is counted in :attr:`rollbacks`: a batch with
         NaN/Inf is refused; a non-finite or exploding loss restores the weights from
@@ -134,7 +148,9 @@ class Trainer:
             if self.model_config.family == "slnet":
                 terms = self._slnet_loss(d)
             else:
-                terms = lowrank_sparse_loss(d, self.model(d), self.config.lam_scale, self.config.tv)
+                terms = lowrank_sparse_loss(
+                    d, self.model(self.inputs(d, context)), self.config.lam_scale, self.config.tv
+                )
         except torch.linalg.LinAlgError as err:  # eigvalsh on a degenerate Gram matrix
             self._rollback(f"linear algebra failed ({str(err).splitlines()[0][:80]})")
             return float("nan")
@@ -195,7 +211,7 @@ class Trainer:
             p.requires_grad_(False)
         return frozen
 
-    def recalibrate(self, frames: np.ndarray) -> None:
+    def recalibrate(self, frames: np.ndarray, context: np.ndarray | None = None) -> None:
         """Set BatchNorm statistics to the exact statistics of ``frames`` (no-op otherwise).
 
         BatchNorm trained on batches but used on single frames needs running
@@ -211,7 +227,7 @@ class Trainer:
             m.reset_running_stats()
             m.momentum = None
         with torch.no_grad():
-            self.model(_to_tensor(frames))
+            self.model(self.inputs(_to_tensor(frames), context))
 
 
 @dataclass
@@ -259,8 +275,11 @@ def train_frames(
     if config.threads:
         torch.set_num_threads(config.threads)
     try:
+        from streamseg.segmenters.deepls.context import window_context
+
         pool = frames[sample_indices(len(frames), max(config.pool, config.frames))]
         trainer = Trainer(model_config, config)
+        context = window_context(pool, model_config.context)
         history: list[tuple[int, float]] = []
         t0 = time.perf_counter()
         for step in range(config.steps):
@@ -273,12 +292,12 @@ def train_frames(
                 batch = pool[np.sort(trainer.rng.choice(len(pool), config.frames, replace=False))]
             else:
                 batch = pool
-            loss = trainer.step(batch)
+            loss = trainer.step(batch, context)
             if step % 10 == 0 or step == config.steps - 1:
                 history.append((step, loss))
             if on_step is not None:
                 on_step(step, loss)
-        trainer.recalibrate(pool)
+        trainer.recalibrate(pool, context)
         report = TrainReport(time.perf_counter() - t0, trainer.steps, history, trainer.rollbacks)
         return trainer, report
     finally:
@@ -295,13 +314,15 @@ def rpca_gap(
     """
     import torch
 
+    from streamseg.segmenters.deepls.context import window_context
     from streamseg.segmenters.deepls.loss import lowrank_sparse_loss
     from streamseg.segmenters.rpca import pcp
 
     d = _to_tensor(frames)
     model = trainer.eval_model()
+    context = window_context(frames, trainer.model_config.context)
     with torch.no_grad():
-        terms = lowrank_sparse_loss(d, model(d), trainer.config.lam_scale)
+        terms = lowrank_sparse_loss(d, model(trainer.inputs(d, context)), trainer.config.lam_scale)
     matrix = d.reshape(len(d), -1).numpy().astype(np.float64)
     result = pcp(matrix, terms.lam, tol=1e-6, max_iter=max_iter)
     report.objective_net = terms.objective

@@ -37,9 +37,7 @@ def test_background_is_frame_minus_sparse():
         assert seg.background().shape == (48, 64)
 
 
-def test_needs_weights_and_the_right_family(tmp_path: Path):
-    with pytest.raises(ConfigError, match="streamseg train"):
-        ss.create("deepls")
+def test_a_model_of_the_other_family_is_refused():
     seg = ss.create("slnet", weights=str(tiny_checkpoint("unet")))
     with pytest.raises(ConfigError, match="use the deepls method"):
         seg.apply(np.zeros((48, 64, 3), np.uint8))
@@ -51,3 +49,116 @@ def test_bad_model_file(tmp_path: Path):
     seg = ss.create("deepls", weights=str(bad))
     with pytest.raises(ModelError, match="not a readable ONNX file"):
         seg.apply(np.zeros((48, 64, 3), np.uint8))
+
+
+ONLINE = {
+    "mode": "sync",
+    "window": 8,
+    "stride": 1,
+    "min_frames": 4,
+    "publish_every": 3,
+    "net": {"width": 4},
+    "start": "random",
+    "area": 1200,
+    "seed": 7,
+}
+
+
+def run_frames(seg, n: int = 24, seed: int = 3) -> list[np.ndarray]:
+    scene = SyntheticScene(width=64, height=48, frames=n, seed=seed)
+    return [seg.apply(scene.render(t)[0]) for t in range(n)]
+
+
+def test_sync_mode_is_reproducible_bit_for_bit():
+    with ss.create("deepls", **ONLINE) as a, ss.create("deepls", **ONLINE) as b:
+        masks_a, masks_b = run_frames(a), run_frames(b)
+        assert a.stats()["model_version"] > 2
+    assert all(np.array_equal(x, y) for x, y in zip(masks_a, masks_b, strict=True))
+
+
+def test_online_counts_steps_and_swaps():
+    with ss.create("deepls", **ONLINE) as seg:
+        assert not seg.ready
+        run_frames(seg)
+        stats = seg.stats()
+        assert seg.ready
+    assert stats["train_steps"] == 24 - 3  # one step per frame once 4 frames are in
+    assert stats["swaps"] == stats["model_version"] == 21 // 3
+
+
+def test_learning_rate_zero_freezes_training():
+    scene = SyntheticScene(width=64, height=48, frames=20, seed=3)
+    with ss.create("deepls", **ONLINE) as seg:
+        for t in range(10):
+            seg.apply(scene.render(t)[0])
+        steps = seg.stats()["train_steps"]
+        for t in range(10, 20):
+            seg.apply(scene.render(t)[0], learning_rate=0)
+        assert seg.stats()["train_steps"] == steps
+
+
+def test_learning_rate_one_restarts():
+    with ss.create("deepls", **ONLINE) as seg:
+        run_frames(seg, 12)
+        seg.apply(np.zeros((48, 64, 3), np.uint8), learning_rate=1)
+        assert seg.stats()["train_steps"] == 0
+
+
+def test_async_trainer_swaps_while_frames_flow():
+    import time
+
+    params = {**ONLINE, "mode": "async", "publish_every": 2}
+    scene = SyntheticScene(width=64, height=48, frames=400, seed=3)
+    with ss.create("deepls", **params) as seg:
+        deadline = time.monotonic() + 60
+        t = 0
+        while seg.stats().get("swaps", 0) < 3 and time.monotonic() < deadline:
+            seg.apply(scene.render(t % 400)[0])
+            t += 1
+        stats = seg.stats()
+    assert stats["swaps"] >= 3 and stats["train_steps"] >= 6
+
+
+def test_trainer_failure_surfaces_on_the_callers_thread(monkeypatch):
+    import time
+
+    from streamseg.errors import TrainerError
+    from streamseg.segmenters.deepls import train
+
+    def broken(self, *args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(train.Trainer, "step", broken)
+    scene = SyntheticScene(width=64, height=48, frames=100, seed=3)
+    seg = ss.create("deepls", **{**ONLINE, "mode": "async"})
+    with pytest.raises(TrainerError, match="disk on fire"):
+        deadline = time.monotonic() + 30
+        t = 0
+        while time.monotonic() < deadline:
+            seg.apply(scene.render(t % 100)[0])
+            t += 1
+    seg.close()
+
+
+def test_close_returns_within_its_timeout():
+    import time
+
+    scene = SyntheticScene(width=64, height=48, frames=30, seed=3)
+    seg = ss.create("deepls", **{**ONLINE, "mode": "async"})
+    for t in range(30):
+        seg.apply(scene.render(t)[0])
+    t0 = time.monotonic()
+    seg.close()
+    assert time.monotonic() - t0 < 10
+    assert seg._learner is None or not seg._learner.alive
+    seg.close()
+
+
+def test_save_and_resume(tmp_path: Path):
+    path = tmp_path / "online.pt"
+    with ss.create("deepls", **{**ONLINE, "save": str(path)}) as seg:
+        run_frames(seg, 12)
+    assert path.exists()
+    with ss.create("deepls", **{**ONLINE, "start": str(path)}) as seg:
+        masks = run_frames(seg, 4)
+        assert seg.ready and masks[0].shape == (48, 64)

@@ -1,0 +1,258 @@
+"""Score methods on CDnet sequences the way CDnet reports them, in one run.
+
+:func:`benchmark` runs every chosen method causally over every sequence (frames in
+order, each method fresh per sequence, masks written as CDnet results), times each
+method's own ``apply`` in the same run, and scores the written masks with CDnet's
+rules. :func:`score_results` scores masks that already exist. Both return a
+:class:`Report`: per sequence, per category (mean over its sequences) and overall
+(mean over categories, as CDnet 2014 does) recall, specificity, FPR, FNR, PWC,
+precision and F-measure, plus ms per frame.
+
+For methods with a continuous score (``score_one``) a histogram of the score on
+scored pixels gives a precision–recall curve over thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamseg.evaluation.cdnet import CDnetSequence, evaluate_folder, find_sequences
+from streamseg.evaluation.metrics import Scores, valid_pixels
+
+__all__ = ["SequenceResult", "Report", "benchmark", "score_results", "METRICS"]
+
+METRICS = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure")
+_BINS = np.linspace(0.0, 1.0, 101)
+
+
+@dataclass
+class SequenceResult:
+    """One method on one sequence."""
+
+    method: str
+    category: str
+    sequence: str
+    scores: Scores
+    frames: int = 0
+    ms_per_frame: float = float("nan")
+    warm_up: int = 0
+    pr: list[tuple[float, float, float]] | None = None  # (threshold, precision, recall)
+
+    def row(self) -> dict[str, Any]:
+        out = {
+            "method": self.method,
+            "category": self.category,
+            "sequence": self.sequence,
+            "frames": self.frames,
+            "ms_per_frame": self.ms_per_frame,
+            "fps": 1000.0 / self.ms_per_frame if self.ms_per_frame > 0 else float("nan"),
+            "warm_up_frames": self.warm_up,
+        }
+        out.update({k: getattr(self.scores, k) for k in METRICS})
+        out.update(
+            {"tp": self.scores.tp, "fp": self.scores.fp, "fn": self.scores.fn, "tn": self.scores.tn}
+        )
+        return out
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    vals = [v for v in values if not math.isnan(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+@dataclass
+class Report:
+    """All results of one benchmark run."""
+
+    results: list[SequenceResult] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(r.method for r in self.results))
+
+    def categories(self, method: str) -> dict[str, dict[str, float]]:
+        """Per category: the mean of each metric over its sequences (CDnet's way)."""
+        out: dict[str, dict[str, float]] = {}
+        for cat in dict.fromkeys(r.category for r in self.results if r.method == method):
+            rows = [r for r in self.results if r.method == method and r.category == cat]
+            out[cat] = {k: _nanmean([getattr(r.scores, k) for r in rows]) for k in METRICS}
+        return out
+
+    def overall(self, method: str) -> dict[str, float]:
+        """The mean over categories of the per-category means, and the mean ms per frame."""
+        cats = self.categories(method)
+        out = {k: _nanmean([c[k] for c in cats.values()]) for k in METRICS}
+        rows = [r for r in self.results if r.method == method and not math.isnan(r.ms_per_frame)]
+        frames = sum(r.frames for r in rows)
+        if frames:
+            total_ms = sum(r.ms_per_frame * r.frames for r in rows)
+            out["ms_per_frame"] = total_ms / frames
+            out["fps"] = 1000.0 / out["ms_per_frame"] if out["ms_per_frame"] > 0 else float("nan")
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON-able data (NaN becomes ``None``)."""
+        return _json_safe(
+            {
+                "meta": self.meta,
+                "sequences": [r.row() for r in self.results],
+                "categories": {m: self.categories(m) for m in self.methods},
+                "overall": {m: self.overall(m) for m in self.methods},
+                "pr_curves": {f"{r.method}/{r.sequence}": r.pr for r in self.results if r.pr},
+            }
+        )
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
+
+
+class _Scorer:
+    """Confusion counts and a score histogram for one method on one sequence."""
+
+    def __init__(self, seq: CDnetSequence) -> None:
+        self.seq = seq
+        self.scored = set(seq.scored_indices())
+        self.pos = np.zeros(len(_BINS) + 1, np.int64)
+        self.neg = np.zeros(len(_BINS) + 1, np.int64)
+        self.used = False
+
+    def add_score(self, index: int, score: np.ndarray) -> None:
+        if index not in self.scored:
+            return
+        gt = self.seq.ground_truth(index)
+        valid = valid_pixels(gt, self.seq.roi)
+        truth = gt == 255
+        b = np.searchsorted(_BINS, score, side="left")
+        self.pos += np.bincount(b[valid & truth], minlength=len(_BINS) + 1)
+        self.neg += np.bincount(b[valid & ~truth], minlength=len(_BINS) + 1)
+        self.used = True
+
+    def curve(self) -> list[tuple[float, float, float]] | None:
+        if not self.used:
+            return None
+        tp = self.pos[::-1].cumsum()[::-1][1:]
+        fp = self.neg[::-1].cumsum()[::-1][1:]
+        total = self.pos.sum()
+        out = []
+        for t, a, b in zip(_BINS, tp, fp, strict=True):
+            precision = a / (a + b) if a + b else float("nan")
+            out.append((float(t), float(precision), float(a / total) if total else float("nan")))
+        return out
+
+
+def benchmark(
+    path: str | Path,
+    methods: Sequence[str],
+    out: str | Path,
+    *,
+    params: dict[str, dict[str, Any]] | None = None,
+    pr_curves: bool = True,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> Report:
+    """Run ``methods`` causally over every CDnet sequence under ``path`` and score them.
+
+    Masks go to ``out/masks/<method>/<sequence>/binNNNNNN.png``.
+
+    Args:
+        path: a sequence, a folder of sequences, or CDnet's category/sequence tree.
+        methods: registry names.
+        out: the report folder.
+        params: per-method parameters (e.g. ``{"deepls": {"mode": "sync"}}``).
+        pr_curves: also histogram ``score_one`` for precision–recall curves.
+        on_progress: called with ``(label, frame, total)`` as frames are processed.
+
+    Returns:
+        The :class:`Report` (scores come from the written masks).
+    """
+    from streamseg.pipeline import run
+    from streamseg.registry import create
+    from streamseg.sinks.png import PngMaskSink
+    from streamseg.sources.folder import FolderSource
+
+    params = params or {}
+    report = Report(
+        meta={
+            "path": str(path),
+            "methods": list(methods),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "params": params,
+        }
+    )
+    for category, seq in find_sequences(path):
+        for method in methods:
+            folder = Path(out) / "masks" / method / seq.name
+            scorer = _Scorer(seq)
+            label = f"{method} on {seq.name}"
+            with (
+                FolderSource(seq.input_dir) as source,
+                create(method, **params.get(method, {})) as seg,
+                PngMaskSink(folder) as sink,
+            ):
+                total = source.info.frame_count
+
+                def on_frame(
+                    frame: Any,
+                    masks: Any,
+                    seg: Any = seg,
+                    scorer: Any = scorer,
+                    label: str = label,
+                    total: int | None = total,
+                ) -> None:
+                    if pr_curves and seg.continuous_score and frame.index in scorer.scored:
+                        scorer.add_score(frame.index, seg.score_one(frame.image))
+                    if on_progress is not None:
+                        on_progress(label, frame.index, total)
+
+                stats = run(source, {method: seg}, [sink], on_frame=on_frame)
+            scores = evaluate_folder(seq, folder)
+            ms = stats.methods[method]
+            report.results.append(
+                SequenceResult(
+                    method,
+                    category,
+                    seq.name,
+                    scores,
+                    stats.frames,
+                    ms.ms_mean,
+                    ms.warm_up,
+                    scorer.curve(),
+                )
+            )
+    return report
+
+
+def score_results(
+    path: str | Path, results: str | Path, *, method: str = "results", allow_missing: bool = False
+) -> Report:
+    """Score existing ``bin*.png`` results: ``results/`` for one sequence, else
+    ``results/<sequence>/`` for each sequence under ``path``."""
+    report = Report(meta={"path": str(path), "results": str(results)})
+    seqs = list(find_sequences(path))
+    for category, seq in seqs:
+        folder = (
+            Path(results)
+            if len(seqs) == 1 and not (Path(results) / seq.name).is_dir()
+            else Path(results) / seq.name
+        )
+        scores = evaluate_folder(seq, folder, allow_missing=allow_missing)
+        report.results.append(
+            SequenceResult(method, category, seq.name, scores, len(seq.scored_indices()))
+        )
+    return report

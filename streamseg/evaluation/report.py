@@ -1,0 +1,159 @@
+"""Write a :class:`~streamseg.evaluation.benchmark.Report`: CSV, JSON, Markdown and plots.
+
+Files in the report folder:
+
+* ``results.csv``: one row per (method, sequence) with every metric and ms/frame;
+* ``results.json``: the same plus per-category and overall means and PR curves;
+* ``results.md``: the tables people read (F per sequence per method, overall);
+* ``f_per_sequence.png``: grouped bars, F per sequence per method;
+* ``f_vs_fps.png``: one point per method, overall F against frames per second;
+* ``pr_curves.png``: precision–recall over thresholds for methods with a score.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+from streamseg.evaluation.benchmark import METRICS, Report
+from streamseg.sinks.png import atomic_write, ensure_writable_dir
+
+__all__ = ["write_report", "markdown"]
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def markdown(report: Report) -> str:
+    """The report's tables in Markdown."""
+    methods = report.methods
+    seqs = list(dict.fromkeys(r.sequence for r in report.results))
+    by = {(r.method, r.sequence): r for r in report.results}
+    lines = ["| sequence | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for s in seqs:
+        cells = [_fmt(by[(m, s)].scores.f_measure) if (m, s) in by else "–" for m in methods]
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    overall = {m: report.overall(m) for m in methods}
+    lines.append(
+        "| **mean F** | "
+        + " | ".join(f"**{_fmt(overall[m]['f_measure'])}**" for m in methods)
+        + " |"
+    )
+    lines.append(
+        "| ms/frame | "
+        + " | ".join(_fmt(overall[m].get("ms_per_frame", math.nan), 2) for m in methods)
+        + " |"
+    )
+    lines += [
+        "",
+        "| method | recall | specificity | FPR | FNR | PWC | precision | F | fps |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in methods:
+        o = overall[m]
+        lines.append(
+            f"| {m} | "
+            + " | ".join(_fmt(o[k]) for k in METRICS)
+            + f" | {_fmt(o.get('fps', math.nan), 1)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _csv(report: Report) -> str:
+    rows = [r.row() for r in report.results]
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _plots(report: Report, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = report.methods
+    seqs = list(dict.fromkeys(r.sequence for r in report.results))
+    by = {(r.method, r.sequence): r for r in report.results}
+    written = []
+
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(seqs) * max(1, len(methods)) / 2), 4))
+    width = 0.8 / max(1, len(methods))
+    for i, m in enumerate(methods):
+        xs = [j + i * width for j in range(len(seqs))]
+        ys = [by[(m, s)].scores.f_measure if (m, s) in by else 0 for s in seqs]
+        ax.bar(xs, [0 if math.isnan(y) else y for y in ys], width, label=m)
+    ax.set_xticks([j + width * (len(methods) - 1) / 2 for j in range(len(seqs))])
+    ax.set_xticklabels(seqs, rotation=20, ha="right")
+    ax.set_ylabel("F-measure")
+    ax.set_ylim(0, 1)
+    ax.legend(ncols=min(4, len(methods)), fontsize="small")
+    ax.set_title("F-measure per sequence")
+    fig.tight_layout()
+    written.append(out / "f_per_sequence.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for m in methods:
+        o = report.overall(m)
+        fps = o.get("fps", math.nan)
+        if not math.isnan(fps):
+            ax.scatter(fps, o["f_measure"], s=60)
+            ax.annotate(m, (fps, o["f_measure"]), textcoords="offset points", xytext=(6, 4))
+    ax.set_xscale("log")
+    ax.set_xlabel("frames per second (method only, log scale)")
+    ax.set_ylabel("mean F-measure")
+    ax.set_title("accuracy vs speed")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    written.append(out / "f_vs_fps.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+
+    curves = [r for r in report.results if r.pr]
+    if curves:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        for r in curves:
+            assert r.pr is not None
+            pts = [(rec, prec) for _, prec, rec in r.pr if not math.isnan(prec)]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], label=f"{r.method}/{r.sequence}")
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_title("precision–recall over score thresholds")
+        ax.legend(fontsize="x-small")
+        fig.tight_layout()
+        written.append(out / "pr_curves.png")
+        fig.savefig(written[-1], dpi=110)
+        plt.close(fig)
+    return written
+
+
+def write_report(report: Report, out: str | Path, *, plots: bool = True) -> list[Path]:
+    """Write every report file into ``out``; returns their paths."""
+    folder = Path(out)
+    ensure_writable_dir(folder)
+    files = {
+        "results.csv": _csv(report),
+        "results.json": json.dumps(report.as_dict(), indent=2),
+        "results.md": markdown(report),
+    }
+    written = []
+    for name, text in files.items():
+        atomic_write(folder / name, text.encode())
+        written.append(folder / name)
+    if plots:
+        written += _plots(report, folder)
+    return written

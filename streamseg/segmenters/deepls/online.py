@@ -1,0 +1,227 @@
+"""Online DeepLS: fine-tuning on a sliding window while a frozen copy segments every frame.
+
+::
+
+    caller's thread (the hot path)                  trainer thread (owns torch)
+    ──────────────────────────────                  ───────────────────────────
+    x = frame at processing size  ── push ──►  FrameWindow  ── snapshot ──►  batch
+    S = runner.run(x)             ◄── current ─ OnnxRunner  ◄──── swap ─────  gradient step
+    mask = rule(|S|)                                                         every K steps or
+                                                                             T seconds: export,
+                                                                             new session, swap
+
+Exactly two objects are shared: the :class:`~streamseg.window.FrameWindow` (a lock
+around push/snapshot) and the :class:`~streamseg.segmenters.deepls.onnx.OnnxRunner`
+(a lock around one session reference). The :class:`OnlineLearner` owns the
+:class:`~streamseg.segmenters.deepls.train.Trainer`; inference never touches torch
+and training never touches the live session, so the frame path never waits for
+training.
+
+``mode="sync"`` runs the very same rounds inline, every ``train_every`` frames, in
+step with the frames and seeded: reproducible bit for bit, for tests and scores.
+
+Failures in the trainer thread are kept and re-raised on the caller's thread at
+the next frame as :class:`~streamseg.errors.TrainerError`; :meth:`OnlineLearner.close`
+sets a stop event and joins within a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from streamseg.errors import TrainerError
+from streamseg.segmenters.deepls.context import window_context
+from streamseg.window import FrameWindow
+
+__all__ = ["OnlineLearner", "OnlineStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OnlineStats:
+    """Counters of the online learner (read by the pipeline's statistics)."""
+
+    steps: int = 0
+    rollbacks: int = 0
+    swaps: int = 0
+    version: int = 0
+    loss: float = float("nan")
+    first_swap_s: float | None = None
+    publish_ms: float = 0.0
+    started: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        elapsed = max(1e-9, time.monotonic() - self.started)
+        return {
+            "train_steps": self.steps,
+            "train_steps_per_s": self.steps / elapsed,
+            "rollbacks": self.rollbacks,
+            "swaps": self.swaps,
+            "model_version": self.version,
+            "loss": self.loss,
+            "first_swap_s": self.first_swap_s,
+            "publish_ms": self.publish_ms,
+        }
+
+
+class OnlineLearner:
+    """The training side of online DeepLS.
+
+    Args:
+        trainer: the :class:`~streamseg.segmenters.deepls.train.Trainer` (owned from now on).
+        window: the shared frame window (the caller pushes into it).
+        publish: builds a new session from the trainer's frozen model and swaps it in;
+            called with the new version, on the trainer's thread.
+        mode: ``async`` (background thread) or ``sync`` (inline in :meth:`after_frame`).
+        min_frames: frames the window needs before training starts.
+        steps_per_round: gradient steps per round (a round in sync mode runs every
+            ``train_every`` frames; in async mode rounds follow each other).
+        train_every: frames between rounds in sync mode.
+        publish_every: steps between two publishes.
+        publish_seconds: in async mode, publish at least this often while training.
+        threads: torch threads for training (0: leave torch's setting).
+    """
+
+    def __init__(
+        self,
+        trainer: Any,
+        window: FrameWindow,
+        publish: Callable[[int], None],
+        *,
+        mode: str = "async",
+        min_frames: int = 4,
+        steps_per_round: int = 1,
+        train_every: int = 1,
+        publish_every: int = 20,
+        publish_seconds: float = 2.0,
+        threads: int = 0,
+    ) -> None:
+        self.trainer = trainer
+        self.window = window
+        self._publish = publish
+        self.mode = mode
+        self.min_frames = min_frames
+        self.steps_per_round = steps_per_round
+        self.train_every = train_every
+        self.publish_every = publish_every
+        self.publish_seconds = publish_seconds
+        self.threads = threads
+        self.stats = OnlineStats(started=time.monotonic())
+        self._frames = 0
+        self._since_publish = 0
+        self._last_publish = time.monotonic()
+        self._paused = threading.Event()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    # -- the caller's side ------------------------------------------------------------------
+
+    def after_frame(self) -> None:
+        """Called after each frame was pushed: trains inline (sync) or starts the thread (async)."""
+        self.check()
+        self._frames += 1
+        if self._frames == 1:
+            self._set_threads()
+        if self.mode == "sync":
+            if not self._paused.is_set() and self._frames % self.train_every == 0:
+                self._round()
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="streamseg-trainer", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def check(self) -> None:
+        """Re-raise a failure of the trainer thread on the caller's thread."""
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise TrainerError(
+                f"deepls: the online trainer failed: {type(err).__name__}: {err}"
+            ) from err
+
+    def pause(self, paused: bool) -> None:
+        """Freeze (``True``) or resume training; inference goes on with the current model."""
+        if paused:
+            self._paused.set()
+        else:
+            self._paused.clear()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread (between steps) and join it within ``timeout``. Idempotent."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("deepls: trainer thread did not stop within %.1f s", timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the trainer's side -----------------------------------------------------------------
+
+    def _round(self) -> None:
+        if len(self.window) < self.min_frames:
+            return
+        batch = self.window.snapshot()
+        context = window_context(batch, self.trainer.model_config.context)
+        for _ in range(self.steps_per_round):
+            if self._stop.is_set():
+                return
+            loss = self.trainer.step(batch, context)
+            self.stats.steps = self.trainer.steps
+            self.stats.rollbacks = self.trainer.rollbacks
+            if np.isfinite(loss):
+                self.stats.loss = loss
+            self._since_publish += 1
+        due = self._since_publish >= self.publish_every or (
+            self.mode == "async"
+            and time.monotonic() - self._last_publish > self.publish_seconds
+            and self._since_publish > 0
+        )
+        if due:
+            self.publish_now()
+
+    def publish_now(self) -> None:
+        """Export the trainer's model and swap it in (version + 1)."""
+        t0 = time.perf_counter()
+        version = self.stats.version + 1
+        self._publish(version)
+        self.stats.version = version
+        self.stats.swaps += 1
+        self.stats.publish_ms = 1000 * (time.perf_counter() - t0)
+        if self.stats.first_swap_s is None:
+            self.stats.first_swap_s = time.monotonic() - self.stats.started
+        self._since_publish = 0
+        self._last_publish = time.monotonic()
+
+    def _set_threads(self) -> None:
+        # torch's intra-op pool is process-wide; inference runs in ONNX Runtime, so the
+        # setting only budgets the trainer (oversubscribed OpenMP threads spin and crawl).
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if self._paused.is_set() or len(self.window) < self.min_frames:
+                    self._wake.wait(0.05)
+                    self._wake.clear()
+                    continue
+                self._round()
+        except BaseException as err:  # surfaced by check() on the caller's thread
+            self._error = err
+            log.error("deepls: online trainer stopped: %s", err)

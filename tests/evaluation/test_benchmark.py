@@ -1,0 +1,111 @@
+"""The benchmark's scores equal an independent recomputation from the written masks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from streamseg.evaluation.benchmark import benchmark, score_results
+from streamseg.evaluation.report import write_report
+from streamseg.sources.synthetic import SyntheticScene
+
+
+def make_tree(root: Path) -> Path:
+    """Two categories; ground truth with every CDnet value, an ROI, a temporal ROI."""
+    for cat, name, seed in (("alpha", "one", 1), ("alpha", "two", 2), ("beta", "three", 3)):
+        seq = root / cat / name
+        (seq / "input").mkdir(parents=True)
+        (seq / "groundtruth").mkdir()
+        scene = SyntheticScene(width=64, height=48, frames=40, seed=seed)
+        for t in range(40):
+            image, truth = scene.render(t)
+            gt = truth.copy()
+            gt[:4, :] = 85  # outside ROI by label
+            gt[-4:, :][truth[-4:, :] == 255] = 170  # unknown
+            gt[10:14, 10:20][truth[10:14, 10:20] == 0] = 50  # shadow
+            cv2.imwrite(str(seq / "input" / f"in{t + 100:06d}.png"), image)
+            cv2.imwrite(str(seq / "groundtruth" / f"gt{t + 100:06d}.png"), gt)
+        roi = np.full((48, 64), 255, np.uint8)
+        roi[:, :6] = 0
+        cv2.imwrite(str(seq / "ROI.bmp"), roi)
+        (seq / "temporalROI.txt").write_text("110 135\n")
+    return root
+
+
+def independent_f(seq: Path, masks: Path) -> float:
+    """CDnet F from files, written without streamseg's metrics code."""
+    roi = cv2.imread(str(seq / "ROI.bmp"), cv2.IMREAD_GRAYSCALE) > 0
+    first, last = map(int, (seq / "temporalROI.txt").read_text().split())
+    tp = fp = fn = 0
+    for gt_path in sorted((seq / "groundtruth").glob("gt*.png")):
+        idx = int(gt_path.stem[2:])
+        if not first <= idx <= last:
+            continue
+        gt = cv2.imread(str(gt_path), cv2.IMREAD_GRAYSCALE)
+        pred = cv2.imread(str(masks / f"bin{idx:06d}.png"), cv2.IMREAD_GRAYSCALE) >= 128
+        scored = np.isin(gt, (0, 50, 255)) & roi
+        motion = gt == 255
+        tp += int((pred & motion & scored).sum())
+        fp += int((pred & ~motion & scored).sum())
+        fn += int((~pred & motion & scored).sum())
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    return make_tree(tmp_path_factory.mktemp("cdnet"))
+
+
+def test_scores_equal_an_independent_recomputation(tree: Path, tmp_path: Path):
+    report = benchmark(tree, ["mog2", "knn"], tmp_path, pr_curves=False)
+    assert len(report.results) == 6
+    for r in report.results:
+        masks = tmp_path / "masks" / r.method / r.sequence
+        assert len(list(masks.glob("bin*.png"))) == 40  # every frame, not only scored ones
+        expected = independent_f(tree / r.category / r.sequence, masks)
+        assert abs(r.scores.f_measure - expected) < 1e-6
+        assert r.ms_per_frame > 0 and r.frames == 40
+
+
+def test_categories_and_overall_follow_cdnet(tree: Path, tmp_path: Path):
+    report = benchmark(tree, ["mog2"], tmp_path, pr_curves=False)
+    f = {r.sequence: r.scores.f_measure for r in report.results}
+    cats = report.categories("mog2")
+    assert cats["alpha"]["f_measure"] == pytest.approx((f["one"] + f["two"]) / 2)
+    assert cats["beta"]["f_measure"] == pytest.approx(f["three"])
+    overall = report.overall("mog2")
+    assert overall["f_measure"] == pytest.approx((cats["alpha"]["f_measure"] + f["three"]) / 2)
+
+
+def test_scoring_existing_results_matches(tree: Path, tmp_path: Path):
+    ran = benchmark(tree, ["mog2"], tmp_path, pr_curves=False)
+    scored = score_results(tree, tmp_path / "masks" / "mog2")
+    for a, b in zip(ran.results, scored.results, strict=True):
+        assert a.scores == b.scores
+
+
+def test_report_files_and_pr_curves(tree: Path, tmp_path: Path):
+    report = benchmark(
+        tree / "beta",
+        ["rpca", "mog2"],
+        tmp_path,
+        params={"rpca": {"area": 1200, "window": 8, "stride": 1}},
+    )
+    files = {p.name for p in write_report(report, tmp_path / "report")}
+    assert {
+        "results.csv",
+        "results.json",
+        "results.md",
+        "f_per_sequence.png",
+        "f_vs_fps.png",
+        "pr_curves.png",
+    } <= files
+    data = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert set(data["overall"]) == {"rpca", "mog2"}
+    assert "rpca/three" in data["pr_curves"] and "mog2/three" not in data["pr_curves"]
+    md = (tmp_path / "report" / "results.md").read_text()
+    assert "| three |" in md and "mean F" in md

@@ -1,0 +1,196 @@
+"""Soak test: a long run, RSS and thread count sampled along the way; both must stay flat.
+
+    python tools/soak.py --frames 20000 --method deepls --json soak.json --plot soak.png
+    python tools/soak.py --rtsp --frames 20000 --method deepls   # through the loopback RTSP server
+
+The synthetic scene loops forever (frames are rendered on the fly); ``--rtsp``
+starts the GStreamer RTSP server of the tests (``tests/support/rtsp_server.py``,
+system python3 with python3-gi) and reads it live. Growth is measured from the
+end of the warm-up (the first 10 % of frames: allocator pools, ONNX Runtime
+arenas and the first model swaps settle there) to the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def os_threads() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return -1
+
+
+def looping_scene(width: int, height: int) -> Iterator[np.ndarray]:
+    import streamseg as ss
+
+    scene = ss.SyntheticScene(width=width, height=height, frames=500, seed=0)
+    t = 0
+    while True:
+        yield scene.render(t % scene.frames)[0]
+        t += 1
+
+
+def start_rtsp() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            "/usr/bin/python3",
+            str(ROOT / "tests" / "support" / "rtsp_server.py"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, f"rtsp://127.0.0.1:{port}/test"
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the RTSP server did not start (install gstreamer1.0-rtsp python3-gi)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--frames", type=int, default=20000)
+    parser.add_argument("--method", default="deepls")
+    parser.add_argument("--size", default="320x240")
+    parser.add_argument("--rtsp", action="store_true", help="read the loopback RTSP server")
+    parser.add_argument("--every", type=int, default=250, help="sample every N frames")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method parameter (e.g. mode=async)",
+    )
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--plot", default=None)
+    args = parser.parse_args(argv)
+
+    import streamseg as ss
+    from streamseg.config import parse_override
+    from streamseg.sources.array import ArraySource
+
+    params: dict[str, object] = {}
+    for item in args.set:
+        path, value = parse_override(item)
+        node = params
+        for key in path[:-1]:
+            node = node.setdefault(key, {})  # type: ignore[assignment]
+        node[path[-1]] = value
+    w, h = (int(v) for v in args.size.split("x"))
+    server = None
+    if args.rtsp:
+        server, url = start_rtsp()
+        source = ss.open_source(url, max_reconnects=-1)
+    else:
+        source = ArraySource(looping_scene(w, h), live=False)
+    samples: list[dict[str, float]] = []
+    t0 = time.monotonic()
+
+    counter = [0]
+
+    def on_frame(frame: ss.Frame, masks: object) -> None:
+        counter[0] += 1
+        count = counter[0]
+        if count % args.every == 0 or count == 1:
+            samples.append(
+                {
+                    "frame": count,
+                    "seconds": time.monotonic() - t0,
+                    "rss_mb": rss_mb(),
+                    "threads": os_threads(),
+                    "py_threads": threading.active_count(),
+                }
+            )
+            print(
+                f"frame {count}: RSS {samples[-1]['rss_mb']:.1f} MB, "
+                f"{samples[-1]['threads']} threads",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        with source, ss.create(args.method, **params) as seg:
+            stats = ss.run(
+                source, {args.method: seg}, [], max_frames=args.frames, on_frame=on_frame
+            )
+    finally:
+        if server is not None:
+            server.kill()
+    warm = next((s for s in samples if s["frame"] >= args.frames // 10), samples[0])
+    growth = samples[-1]["rss_mb"] - warm["rss_mb"]
+    summary = {
+        "frames": stats.frames,
+        "method": args.method,
+        "rtsp": args.rtsp,
+        "rss_start_mb": warm["rss_mb"],
+        "rss_end_mb": samples[-1]["rss_mb"],
+        "rss_growth_mb": growth,
+        "threads_min": min(s["threads"] for s in samples[1:]),
+        "threads_max": max(s["threads"] for s in samples[1:]),
+        "fps": stats.fps,
+        "dropped": stats.dropped,
+        "method_stats": stats.as_dict()["methods"][args.method],
+        "date": time.strftime("%Y-%m-%d"),
+        "argv": sys.argv,
+    }
+    print(json.dumps(summary, indent=2, default=float))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"summary": summary, "samples": samples}, indent=2, default=float)
+        )
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot([s["frame"] for s in samples], [s["rss_mb"] for s in samples], label="RSS (MB)")
+        ax2 = ax.twinx()
+        ax2.plot(
+            [s["frame"] for s in samples], [s["threads"] for s in samples], "g--", label="threads"
+        )
+        ax.set_xlabel("frame")
+        ax.set_ylabel("RSS (MB)")
+        ax2.set_ylabel("threads")
+        ax.set_title(
+            f"soak: {args.method}, {stats.frames} frames{' via RTSP' if args.rtsp else ''}"
+        )
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=110)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Train the starting models shipped in ``streamseg/models/`` (reproducible).
+
+Online DeepLS starts from these weights so masks come from the first frame, before
+the first fine-tuned model is swapped in. They are trained with the low-rank +
+sparse loss, like everything else, on the built-in synthetic scene: several seeds
+(different textures, objects, paths) at the default processing size, so the
+network has learned "a sparse residual on top of a smooth background" rather than
+one particular scene. Fixed seeds, one torch thread and a fixed number of steps
+make the files reproducible.
+
+    python tools/train_start_model.py            # writes streamseg/models/{deepls,slnet}_start.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parents[1] / "streamseg" / "models")
+    )
+    parser.add_argument("--scenes", type=int, default=6, help="synthetic scenes (seeds)")
+    parser.add_argument("--frames", type=int, default=120, help="frames rendered per scene")
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--family", default="unet,slnet")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method parameter, e.g. net.context=median (default: the defaults)",
+    )
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    from streamseg.config import parse_override
+    from streamseg.registry import method_config
+    from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
+    from streamseg.segmenters.deepls.context import window_context
+    from streamseg.segmenters.deepls.train import Trainer, sample_indices
+    from streamseg.segmenters.preprocess import processing_size, to_processing
+    from streamseg.sources.synthetic import SyntheticScene
+
+    for family in args.family.split(","):
+        method = "deepls" if family == "unet" else "slnet"
+        params: dict[str, object] = {}
+        for item in args.set if family == "unet" else []:
+            path, value = parse_override(item)
+            node = params
+            for key in path[:-1]:
+                node = node.setdefault(key, {})  # type: ignore[assignment]
+            node[path[-1]] = value
+        cfg = method_config(method, params)
+        size = processing_size(240, 320, cfg.area)
+        clips = []
+        for seed in range(args.scenes):
+            scene = SyntheticScene(width=320, height=240, frames=args.frames, seed=1000 + seed)
+            clips.append(
+                np.stack(
+                    [
+                        to_processing(scene.render(t)[0], size, cfg.net.colour)
+                        for t in range(scene.frames)
+                    ]
+                )
+            )
+        torch.manual_seed(0)
+        trainer = Trainer(cfg.net, dataclasses.replace(cfg.train, seed=0))
+        rng = np.random.default_rng(0)
+        t0 = time.perf_counter()
+        for step in range(args.steps):
+            # One scene per step: a batch must come from one camera to be low-rank.
+            clip = clips[step % len(clips)]
+            start = int(rng.integers(0, len(clip) - cfg.window * 2 + 1))
+            batch = clip[start : start + cfg.window * 2][sample_indices(cfg.window * 2, cfg.window)]
+            loss = trainer.step(batch, window_context(batch, cfg.net.context))
+            if step % 50 == 0:
+                print(f"{family} step {step}: loss {loss:.4f}", file=sys.stderr, flush=True)
+        calib = clips[0][sample_indices(len(clips[0]), cfg.window)]
+        trainer.recalibrate(calib, window_context(calib, cfg.net.context))
+        meta = {
+            "trained_on": f"{args.scenes} synthetic scenes (seeds 1000..), "
+            f"{args.frames} frames each, {args.steps} steps",
+            "seconds": time.perf_counter() - t0,
+            "version": 0,
+            "train": dataclasses.asdict(trainer.config),
+        }
+        out = Path(args.out) / f"{'deepls' if family == 'unet' else 'slnet'}_start.pt"
+        save_checkpoint(
+            Checkpoint(
+                dataclasses.asdict(cfg.net), size, cfg.mask, trainer.eval_model().state_dict(), meta
+            ),
+            out,
+        )
+        print(
+            f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in {time.perf_counter() - t0:.0f} s",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
