@@ -8,6 +8,7 @@ shows it), 130 stopped by SIGINT, 143 stopped by SIGTERM (outputs finalised).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -537,7 +538,7 @@ def eval_cmd(
     """
     import json
 
-    from streamseg.config import parse_override
+    from streamseg.config import params_from_overrides
     from streamseg.errors import ConfigError
     from streamseg.evaluation.benchmark import benchmark, score_results
     from streamseg.evaluation.report import markdown, write_report
@@ -554,16 +555,12 @@ def eval_cmd(
         for name in names:
             if name in ("deepls", "slnet"):
                 params[name]["mode"] = "sync"  # reproducible scores
-        for item in overrides:
-            keys, value = parse_override(item)
-            if len(keys) < 2 or keys[0] not in params:
+        for key, value in params_from_overrides(overrides).items():
+            if key not in params or not isinstance(value, dict):
                 raise ConfigError(
-                    f"--set {item}: use METHOD.KEY=VALUE with METHOD in {', '.join(names)}"
+                    f"--set {key}...: use METHOD.KEY=VALUE with METHOD in {', '.join(names)}"
                 )
-            node = params[keys[0]]
-            for key in keys[1:-1]:
-                node = node.setdefault(key, {})
-            node[keys[-1]] = value
+            params[key].update(value)
         from streamseg.registry import method_config
 
         for name in names:
@@ -629,7 +626,7 @@ def train_cmd(
     """
     import dataclasses
 
-    from streamseg.config import parse_override
+    from streamseg.config import params_from_overrides
     from streamseg.registry import method_config
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.train import collect_clip, rpca_gap, train_frames
@@ -637,14 +634,7 @@ def train_cmd(
     from streamseg.sinks.png import ensure_writable_dir
     from streamseg.sources import open_source
 
-    params: dict[str, Any] = {}
-    for item in overrides:
-        path, value = parse_override(item)
-        node = params
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
-    cfg = method_config(method, params)
+    cfg = method_config(method, params_from_overrides(overrides))
     tc = cfg.train
     ensure_writable_dir(Path(out).resolve().parent)
     show = sys.stderr.isatty() if progress is None else progress
@@ -699,6 +689,11 @@ def train_cmd(
         "objective_net": report.objective_net,
         "objective_rpca": report.objective_rpca,
     }
+    if report.context is not None:
+        import torch
+
+        # Two-pass: frames are segmented against the clip's own median/MAD, as in training.
+        meta["context"] = torch.from_numpy(report.context)
     save_checkpoint(
         Checkpoint(
             dataclasses.asdict(cfg.net), size, cfg.mask, trainer.eval_model().state_dict(), meta
@@ -731,30 +726,102 @@ def export_cmd(model: str, out: str) -> int:
     model family, input format, processing size and mask rule. Run it with
     `streamseg run --method deepls --model FILE.onnx` (no torch needed).
     """
-    from streamseg.errors import ModelError
     from streamseg.segmenters.deepls.checkpoint import load_checkpoint
-    from streamseg.segmenters.deepls.config import ModelConfig
-    from streamseg.segmenters.deepls.model import build_model
+    from streamseg.segmenters.deepls.model import model_from_checkpoint
     from streamseg.segmenters.deepls.onnx import export_onnx
     from streamseg.sinks.png import ensure_writable_dir
 
     ckpt = load_checkpoint(model)
-    net = ModelConfig(**ckpt.model)
-    torch_model = build_model(net)
-    try:
-        torch_model.load_state_dict(ckpt.state)
-    except RuntimeError as err:
-        raise ModelError(
-            f"{model}: weights do not fit the stored architecture ({str(err).splitlines()[0]})"
-        ) from None
+    net, torch_model = model_from_checkpoint(ckpt, model)
     ensure_writable_dir(Path(out).resolve().parent)
-    extra = {"source": ckpt.meta.get("source", ""), "version": ckpt.meta.get("version", 0)}
+    extra: dict[str, Any] = {
+        "source": ckpt.meta.get("source", ""),
+        "version": ckpt.meta.get("version", 0),
+    }
+    if ckpt.meta.get("context") is not None:
+        extra["context"] = ckpt.meta["context"].numpy()
     export_onnx(torch_model.eval(), net, ckpt.size, ckpt.mask, out, extra)
     _stderr_console().print(
         f"wrote {out} ({Path(out).stat().st_size / 1e6:.2f} MB, opset 17, "
         f"{net.family}, processing size {ckpt.size[1]}x{ckpt.size[0]})"
     )
     return EXIT_OK
+
+
+@cli.command("serve")
+@click.argument("config", metavar="CONFIG")
+@click.option(
+    "--out",
+    "-o",
+    metavar="DIR",
+    help="Outputs of streams without their own: DIR/<stream>/masks, mosaic.mp4.",
+)
+@click.option(
+    "--max-frames", type=click.IntRange(min=1), metavar="N", help="Stop each stream after N frames."
+)
+@click.option(
+    "--address",
+    metavar="ADDR",
+    help="Join an existing Ray cluster (default: start one on loopback).",
+)
+@click.option(
+    "--num-cpus",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="CPUs of the local Ray instance (default: all).",
+)
+@click.option("--status-json", metavar="FILE", help="Keep the status table here as JSON.")
+@click.option(
+    "--live/--no-live",
+    default=None,
+    help="Refresh the status table in place (default: when stderr is a terminal).",
+)
+def serve_cmd(
+    config: str,
+    out: str | None,
+    max_frames: int | None,
+    address: str | None,
+    num_cpus: int | None,
+    status_json: str | None,
+    live: bool | None,
+) -> int:
+    """Run every stream of CONFIG (a top-level `streams:` list) as a supervised Ray actor.
+
+    A stream whose actor dies, hangs or fails past its reconnect budget is restarted
+    (its online model resumes from its checkpoint); the others keep running. Needs the
+    [ray] extra. See configs/cameras.yaml.
+    """
+    import json
+
+    from rich.live import Live
+
+    from streamseg.serve import Cluster, load_serve_config, status_table
+    from streamseg.sinks.png import atomic_write
+
+    cfg = load_serve_config(config, out=out, max_frames=max_frames)
+    show = sys.stderr.isatty() if live is None else live
+    console = _stderr_console()
+    statuses: list[dict[str, Any]] = []
+    with _Stopper() as stopper, Cluster(cfg, address=address, num_cpus=num_cpus) as cluster:
+        with (
+            Live(status_table([]), console=console, refresh_per_second=2, transient=False)
+            if show
+            else contextlib.nullcontext() as view
+        ):
+
+            def on_status(current: list[dict[str, Any]]) -> None:
+                statuses[:] = current
+                if view is not None:
+                    view.update(status_table(current))
+                if status_json:
+                    atomic_write(Path(status_json), json.dumps(current, indent=2).encode())
+
+            cluster.wait(on_status=on_status, stop=stopper.event)
+    if not show:
+        console.print(status_table(statuses))
+    if stopper.event.is_set():
+        return stopper.exit_code
+    return EXIT_OK if all(s["state"] == "done" for s in statuses) else EXIT_RUNTIME
 
 
 @cli.command("list")

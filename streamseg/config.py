@@ -41,6 +41,7 @@ from streamseg.errors import ConfigError
 __all__ = [
     "build",
     "parse_override",
+    "params_from_overrides",
     "SourceConfig",
     "OutputConfig",
     "MethodSpec",
@@ -225,6 +226,7 @@ class SourceConfig:
         backoff: first wait between reconnect attempts, doubled up to ``backoff_max``.
         backoff_max: longest wait between reconnect attempts.
         drop_frames: keep only the newest frame (``None``: yes for live sources, no for files).
+        realtime: read a file at its frame rate, as a camera would deliver it.
     """
 
     uri: str = "synthetic"
@@ -237,6 +239,7 @@ class SourceConfig:
     backoff: float = 0.5
     backoff_max: float = 8.0
     drop_frames: bool | None = None
+    realtime: bool = False
 
     def __post_init__(self) -> None:
         check(self.fps > 0, f"source.fps must be > 0, got {self.fps}")
@@ -310,6 +313,26 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     except yaml.YAMLError:
         value = raw
     return [part for part in key.strip().split(".") if part], value
+
+
+def params_from_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """Nested parameters from ``KEY=VALUE`` items: ``["net.width=8"]`` → ``{"net": {"width": 8}}``.
+
+    Example:
+        >>> params_from_overrides(["window=16", "net.width=8", "net.norm=group"])
+        {'window': 16, 'net': {'width': 8, 'norm': 'group'}}
+    """
+    params: dict[str, Any] = {}
+    for item in items:
+        path, value = parse_override(item)
+        node = params
+        for key in path[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {item}: {key} is a value, not a group")
+            node = child
+        node[path[-1]] = value
+    return params
 
 
 def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:

@@ -154,6 +154,7 @@ def run(
     progress: bool = False,
     description: str = "segmenting",
     on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
+    realtime: bool = False,
 ) -> RunStats:
     """Run ``source`` through every segmenter and write the masks to every sink.
 
@@ -166,6 +167,8 @@ def run(
         progress: show a progress bar on stderr.
         description: the progress bar's label.
         on_frame: called with each frame and its masks after the sinks.
+        realtime: pace a file at its frame rate, as a camera would deliver it (frames
+            are never read before their timestamp; a slow pipeline just falls behind).
 
     Returns:
         The run's statistics; ``interrupted`` is set if it stopped early.
@@ -176,6 +179,7 @@ def run(
     if max_frames is not None:
         total = min(total, max_frames) if total else max_frames
     started = time.perf_counter()
+    first_stamp: tuple[float, float] | None = None
     with _progress(total, progress) as bar:
         task = bar.add_task(description, total=total, fps="") if bar is not None else None
         try:
@@ -187,6 +191,13 @@ def run(
                 frame = source.read()
                 if frame is None:
                     break
+                if realtime and not source.info.is_live:
+                    if first_stamp is None:
+                        first_stamp = (frame.timestamp, t0)
+                    due = first_stamp[1] + frame.timestamp - first_stamp[0]
+                    if due > t0:
+                        time.sleep(due - t0)
+                        t0 = time.perf_counter()
                 arrived = frame.timestamp if source.info.is_live else None
                 masks: dict[str, np.ndarray] = {}
                 for name, seg in segmenters.items():
@@ -269,6 +280,7 @@ def run_config(
     sinks: Sequence[Sink] = (),
     on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
     on_open: Callable[[FrameSource], None] | None = None,
+    segmenters_out: dict[str, Segmenter] | None = None,
 ) -> RunStats:
     """Build the source, methods and sinks of ``config``, run them, write ``run.yaml``.
 
@@ -282,6 +294,8 @@ def run_config(
         sinks: extra sinks (e.g. a callback) besides those of ``config.outputs``.
         on_frame: called with each frame and its masks.
         on_open: called with the opened source (e.g. to let a signal handler cancel it).
+        segmenters_out: filled with the created segmenters (for callers that checkpoint
+            or inspect them while the run goes on).
 
     Raises:
         StreamsegError: bad source, method, output or model (nothing is left half-written).
@@ -297,6 +311,8 @@ def run_config(
             on_open(source)
         fps = config.outputs.fps or source.info.fps or 25.0
         segmenters = {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
+        if segmenters_out is not None:
+            segmenters_out.update(segmenters)
         all_sinks = build_sinks(config.outputs, methods, fps) + list(sinks)
         for sink in all_sinks:
             stack.enter_context(sink)
@@ -313,6 +329,7 @@ def run_config(
             stop=stop,
             progress=progress,
             on_frame=on_frame,
+            realtime=config.source.realtime,
             description=f"{', '.join(methods)} on {Path(config.source.uri).name}",
         )
         report = json.dumps(stats.as_dict(), indent=2, default=float).encode()

@@ -368,3 +368,90 @@ def test_bad_model_files_exit_2(tmp_path: Path, content, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and str(path) in err[0]
     assert main(["export", str(tmp_path / "bad.pt"), "--out", str(tmp_path / "x.onnx")]) == 2
+
+
+def test_sigterm_saves_the_online_checkpoint(tmp_path: Path):
+    ckpt = tmp_path / "online.pt"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamseg",
+            "run",
+            "-s",
+            "synthetic:frames=100000,size=96x72",
+            "-m",
+            "deepls",
+            "--set",
+            "methods.deepls.start=random",
+            "--set",
+            "methods.deepls.net.width=4",
+            "--set",
+            "methods.deepls.mode=sync",
+            "--save-checkpoint",
+            str(ckpt),
+            "--masks",
+            str(tmp_path / "m"),
+            "--no-progress",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(list((tmp_path / "m").glob("bin*.png"))) < 30:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+
+    meta = load_checkpoint(ckpt).meta
+    assert meta["steps"] > 0 and not list(tmp_path.glob(".*.tmp"))
+    rc = main(
+        [
+            "run",
+            "-s",
+            "synthetic:frames=5,size=96x72",
+            "-m",
+            "deepls",
+            "--set",
+            "methods.deepls.mode=sync",
+            "--resume",
+            str(ckpt),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+
+
+def test_two_pass_model_keeps_the_clip_context(tmp_path: Path):
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+    from streamseg.segmenters.deepls.onnx import read_metadata
+
+    seq = tmp_path / "seq"
+    assert main(["synth", str(seq), "--frames", "30", "--size", "64x48", "--no-video"]) == 0
+    model, onnx = tmp_path / "m.pt", tmp_path / "m.onnx"
+    assert (
+        main(
+            [
+                "train",
+                str(seq / "input"),
+                "--out",
+                str(model),
+                "--no-progress",
+                "--no-rpca",
+                "--set",
+                "train.steps=3",
+                "--set",
+                "net.width=4",
+                "--set",
+                "area=768",
+            ]
+        )
+        == 0
+    )
+    context = load_checkpoint(model).meta["context"].numpy()
+    assert context.shape == (2, 24, 32)  # median and MAD at the processing size
+    assert main(["export", str(model), "--out", str(onnx)]) == 0
+    assert read_metadata(onnx.read_bytes())["context"].shape == (2, 24, 32)

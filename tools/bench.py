@@ -5,14 +5,19 @@ frames when one is given, else the synthetic scene), then, in one process and
 one after the other on the same file:
 
 * ``decode``: the file source alone;
-* ``<method>``: decode → ``seg.apply`` → PNG masks (``binNNNNNN.png``), through
+* ``<method>``: decode → ``seg.apply`` → PNG masks (``binNNNNNN.png``) through
   :func:`streamseg.run`, so the numbers are the product's own path.
 
-Reports frames per second end to end, per-frame latency p50/p99, the method's own
-ms/frame, and the peak RSS of the process so far. Results go to stdout as a
-Markdown table and, with ``--json``, to a file.
+Method names may carry a variant: ``deepls`` is the online default (the trainer
+thread runs beside the frames, ``mode=async``), ``deepls:frozen`` the same
+network with no training (the shipped starting model, inference only), and
+``deepls:sync`` trains inline. ``--realtime`` paces the file at its frame rate,
+as a camera would deliver it. Reported: end-to-end fps (and its share of the
+decode-only rate), per-frame latency p50/p99, the method's own ms/frame, the
+online trainer's steps, swaps and first swap time, the peak RSS, and the cost of
+``rpca`` per frame over that of the frozen DeepLS model.
 
-    python tools/bench.py --methods mog2,knn --sizes 320x240,640x480 \\
+    python tools/bench.py --methods deepls,deepls:frozen,rpca,mog2 --sizes 320x240,640x480 \\
         --frames-from ../shared/data/cdnet_highway/input --json bench.json
 """
 
@@ -20,17 +25,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 
 import streamseg as ss
 from streamseg.sinks import PngMaskSink, VideoWriter
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "deepls": {"mode": "async"},
+    "deepls:frozen": {"frozen": True},
+    "deepls:sync": {"mode": "sync"},
+}
 
 
 def peak_rss_mb() -> float:
@@ -54,36 +67,55 @@ def make_video(path: Path, size: tuple[int, int], frames: int, folder: str | Non
     return path
 
 
-def bench_decode(video: Path) -> dict[str, float]:
+def bench_decode(video: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     with ss.open_source(video) as src:
         n = sum(1 for _ in src)
     seconds = time.perf_counter() - t0
-    return {
-        "frames": n,
-        "fps": n / seconds,
-        "latency_ms_p50": float("nan"),
-        "latency_ms_p99": float("nan"),
-        "method_ms": float("nan"),
-    }
+    return {"frames": n, "fps": n / seconds}
+
+
+def make_segmenter(name: str, params: dict[str, Any]) -> ss.Segmenter:
+    method, _, variant = name.partition(":")
+    extra = dict(VARIANTS.get(name, {}))
+    if extra.pop("frozen", False):
+        from streamseg.models import builtin_checkpoint
+
+        extra["weights"] = str(builtin_checkpoint("unet"))
+    return ss.create(method, **{**extra, **params})
 
 
 def bench_method(
-    video: Path, method: str, out: Path, params: dict[str, object]
-) -> dict[str, float]:
-    with ss.open_source(video) as src, ss.create(method, **params) as seg, PngMaskSink(out) as sink:
-        stats = ss.run(src, {method: seg}, [sink])
+    video: Path, name: str, out: Path, params: dict[str, Any], realtime: bool
+) -> dict[str, Any]:
+    with (
+        ss.open_source(video) as src,
+        make_segmenter(name, params) as seg,
+        PngMaskSink(out) as sink,
+    ):
+        stats = ss.run(src, {name: seg}, [sink], realtime=realtime)
     d = stats.as_dict()
+    m = d["methods"][name]
     return {
         "frames": stats.frames,
         "fps": stats.fps,
         "latency_ms_p50": d["latency_ms_p50"],
         "latency_ms_p99": d["latency_ms_p99"],
-        "method_ms": d["methods"][method]["ms_mean"],
+        "method_ms": m["ms_mean"],
+        "method_ms_p99": m["ms_p99"],
         **{
             k: v
-            for k, v in d["methods"][method].items()
-            if k not in ("name", "frames", "ms_mean", "ms_p50", "ms_p99", "fps")
+            for k, v in m.items()
+            if k
+            in (
+                "train_steps",
+                "train_steps_per_s",
+                "swaps",
+                "first_swap_s",
+                "model_version",
+                "rollbacks",
+                "solves",
+            )
         },
     }
 
@@ -92,28 +124,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--methods", default="mog2,knn", help="comma-separated method names")
+    parser.add_argument(
+        "--methods",
+        default="deepls,deepls:frozen,rpca,mog2,knn",
+        help="comma-separated method names (with :frozen/:sync variants)",
+    )
     parser.add_argument("--sizes", default="320x240,640x480", help="comma-separated WxH")
     parser.add_argument("--frames", type=int, default=600, help="frames per video")
     parser.add_argument(
-        "--frames-from",
-        default=None,
-        help="an image folder whose frames make the test video (default: synthetic)",
+        "--frames-from", default=None, help="image folder for the test video (default: synthetic)"
     )
+    parser.add_argument("--realtime", action="store_true", help="pace at the frame rate")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="METHOD.KEY=VALUE",
-        help="method parameter, e.g. deepls.mode=async (repeatable)",
+        help="method parameter, e.g. rpca.window=16 (repeatable)",
     )
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
-    params: dict[str, dict[str, object]] = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        method, _, field = key.partition(".")
-        params.setdefault(method, {})[field] = value
+    from streamseg.config import params_from_overrides
+
+    params: dict[str, dict[str, Any]] = params_from_overrides(args.set)
     methods = [m for m in args.methods.split(",") if m]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             results = {"decode": bench_decode(video)}
             for m in methods:
-                results[m] = bench_method(video, m, Path(tmp) / f"{m}_{w}x{h}", params.get(m, {}))
+                out = Path(tmp) / f"{m.replace(':', '_')}_{w}x{h}"
+                results[m] = bench_method(
+                    video, m, out, params.get(m.split(":")[0], {}), args.realtime
+                )
             for name, r in results.items():
                 rows.append(
                     {"size": f"{w}x{h}", "pipeline": name, **r, "peak_rss_mb": peak_rss_mb()}
@@ -132,28 +168,44 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{w}x{h} {name}: {r['fps']:.1f} fps", file=sys.stderr, flush=True)
     header = (
         "| size | pipeline | fps end to end | share of decode | latency p50 ms "
-        "| latency p99 ms | method ms/frame |"
+        "| latency p99 ms | method ms/frame | trainer steps/s | first swap s |"
     )
-    lines = [header, "|---|---|---|---|---|---|---|"]
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     decode_fps = {r["size"]: r["fps"] for r in rows if r["pipeline"] == "decode"}
+
+    def fmt(v: Any, digits: int = 2) -> str:
+        return "–" if v is None or (isinstance(v, float) and v != v) else f"{v:.{digits}f}"
+
     for r in rows:
-        share = r["fps"] / decode_fps[r["size"]]
         lines.append(
-            f"| {r['size']} | {r['pipeline']} | {r['fps']:.1f} | {share:.2f} "
-            f"| {r['latency_ms_p50']:.2f} | {r['latency_ms_p99']:.2f} "
-            f"| {r['method_ms']:.2f} |"
+            f"| {r['size']} | {r['pipeline']} | {r['fps']:.1f} "
+            f"| {r['fps'] / decode_fps[r['size']]:.2f} | {fmt(r.get('latency_ms_p50'))} "
+            f"| {fmt(r.get('latency_ms_p99'))} | {fmt(r.get('method_ms'))} "
+            f"| {fmt(r.get('train_steps_per_s'), 1)} | {fmt(r.get('first_swap_s'), 1)} |"
         )
+    ratios = {}
+    for size in decode_fps:
+        by = {r["pipeline"]: r for r in rows if r["size"] == size}
+        if "rpca" in by and "deepls:frozen" in by:
+            ratios[size] = by["rpca"]["method_ms"] / by["deepls:frozen"]["method_ms"]
+            lines.append(
+                f"\nrpca costs {ratios[size]:.1f}× the frozen DeepLS model per frame "
+                f"at {size} (window solves amortised over the run)"
+            )
     print("\n".join(lines))
     if args.json:
         meta = {
             "python": platform.python_version(),
             "machine": platform.machine(),
-            "cpus": __import__("os").cpu_count(),
+            "cpus": os.cpu_count(),
             "date": time.strftime("%Y-%m-%d"),
             "argv": sys.argv,
+            "realtime": args.realtime,
         }
         Path(args.json).write_text(
-            json.dumps({"meta": meta, "rows": rows}, indent=2, default=float)
+            json.dumps(
+                {"meta": meta, "rows": rows, "rpca_over_deepls": ratios}, indent=2, default=float
+            )
         )
     return 0
 

@@ -68,20 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import streamseg as ss
-    from streamseg.config import parse_override
+    from streamseg.config import params_from_overrides
     from streamseg.registry import method_config
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.model import build_model
     from streamseg.segmenters.deepls.onnx import OnnxRunner, export_bytes
     from streamseg.segmenters.preprocess import processing_size
 
-    params: dict[str, object] = {}
-    for item in args.set:
-        path, value = parse_override(item)
-        node = params
-        for key in path[:-1]:
-            node = node.setdefault(key, {})  # type: ignore[assignment]
-        node[path[-1]] = value
+    params: dict[str, Any] = params_from_overrides(args.set)
     cfg = method_config("deepls", params)
     torch.manual_seed(0)
     model = build_model(cfg.net).eval()

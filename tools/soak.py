@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,16 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import streamseg as ss
-    from streamseg.config import parse_override
+    from streamseg.config import params_from_overrides
     from streamseg.sources.array import ArraySource
 
-    params: dict[str, object] = {}
-    for item in args.set:
-        path, value = parse_override(item)
-        node = params
-        for key in path[:-1]:
-            node = node.setdefault(key, {})  # type: ignore[assignment]
-        node[path[-1]] = value
+    params: dict[str, Any] = params_from_overrides(args.set)
     w, h = (int(v) for v in args.size.split("x"))
     server = None
     if args.rtsp:

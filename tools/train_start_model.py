@@ -18,6 +18,7 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from streamseg.config import parse_override
+    from streamseg.config import params_from_overrides
     from streamseg.registry import method_config
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.context import window_context
@@ -55,13 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for family in args.family.split(","):
         method = "deepls" if family == "unet" else "slnet"
-        params: dict[str, object] = {}
-        for item in args.set if family == "unet" else []:
-            path, value = parse_override(item)
-            node = params
-            for key in path[:-1]:
-                node = node.setdefault(key, {})  # type: ignore[assignment]
-            node[path[-1]] = value
+        params: dict[str, Any] = params_from_overrides(args.set if family == "unet" else [])
         cfg = method_config(method, params)
         size = processing_size(240, 320, cfg.area)
         clips = []

@@ -20,8 +20,7 @@ import numpy as np
 from streamseg.config import SourceConfig
 from streamseg.errors import SourceError, SourceNotFoundError
 from streamseg.frame import Frame, SourceInfo
-from streamseg.sources.base import FrameSource
-from streamseg.sources.live import LiveReader
+from streamseg.sources.live import LiveCapableSource
 
 __all__ = ["CaptureSource", "webcam_index"]
 
@@ -36,6 +35,23 @@ def webcam_index(uri: str | int) -> int | None:
         return int(uri)
     match = re.fullmatch(r"/dev/video(\d+)", uri)
     return int(match.group(1)) if match else None
+
+
+def _quiet_capture(path: str) -> Any:
+    """``cv2.VideoCapture(path)`` without OpenCV's own error lines on stderr.
+
+    OpenCV is the fallback decoder: when it cannot open a file either, the caller
+    raises one clear message, and OpenCV's log lines would only add noise.
+    """
+    import cv2
+    import cv2.utils.logging as cv_log
+
+    previous = cv_log.getLogLevel()
+    cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)
+    try:
+        return cv2.VideoCapture(path)
+    finally:
+        cv_log.setLogLevel(previous)
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -82,7 +98,7 @@ class _Webcam:
         self.cap.release()
 
 
-class CaptureSource(FrameSource):
+class CaptureSource(LiveCapableSource):
     """A webcam (live) or a video file read through ``cv2.VideoCapture``.
 
     Args:
@@ -102,7 +118,6 @@ class CaptureSource(FrameSource):
         self.index = webcam_index(self.uri)
         self.live = self.index is not None
         self._cap: Any = None
-        self._reader: LiveReader | None = None
         self._count = 0
         self._fps: float | None = None
 
@@ -115,22 +130,12 @@ class CaptureSource(FrameSource):
             width = int(cam.cap.get(cv2.CAP_PROP_FRAME_WIDTH))
             height = int(cam.cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fps = cam.cap.get(cv2.CAP_PROP_FPS) or None
-            drop = self.config.drop_frames is not False
-            self._reader = LiveReader(
-                lambda: _Webcam(index, self.config),
-                name=f"webcam {index}",
-                capacity=1 if drop else 256,
-                read_timeout=self.config.read_timeout,
-                max_reconnects=self.config.max_reconnects,
-                backoff=self.config.backoff,
-                backoff_max=self.config.backoff_max,
-            )
-            self._reader.start(cam)
+            self._start_reader(cam, lambda: _Webcam(index, self.config), f"webcam {index}")
             return SourceInfo(width, height, fps, None, is_live=True)
         path = str(self.uri)
         if not Path(path).exists():
             raise SourceNotFoundError(f"{path}: no such file")
-        cap = cv2.VideoCapture(path)
+        cap = _quiet_capture(path)
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"{path}: not a video file OpenCV can read")
@@ -147,9 +152,7 @@ class CaptureSource(FrameSource):
 
     def _read(self) -> Frame | None:
         if self._reader is not None:
-            item = self._reader.get()
-            self.dropped, self.reconnects = self._reader.dropped, self._reader.reconnects
-            return None if item is None else Frame(item[0], item[1], item[2])
+            return self._read_live()
         ok, image = self._cap.read()
         if not ok:
             if self._count == 0 and self.warning is None:
@@ -163,14 +166,8 @@ class CaptureSource(FrameSource):
         self._count += 1
         return frame
 
-    def cancel(self) -> None:
-        super().cancel()
-        if self._reader is not None:
-            self._reader.cancel()
-
     def _close(self) -> None:
-        if self._reader is not None:
-            self._reader.stop(timeout=self.config.read_timeout + 1.0)
+        self._stop_reader()
         if self._cap is not None:
             self._cap.release()
             self._cap = None

@@ -23,9 +23,12 @@ from typing import Protocol
 
 import numpy as np
 
+from streamseg.config import SourceConfig
 from streamseg.errors import StreamLostError
+from streamseg.frame import Frame
+from streamseg.sources.base import FrameSource
 
-__all__ = ["Connection", "LiveReader"]
+__all__ = ["Connection", "LiveReader", "LiveCapableSource"]
 
 log = logging.getLogger(__name__)
 
@@ -222,3 +225,47 @@ class LiveReader:
             log.warning("%s: reconnected after %d attempt(s)", self._name, attempt)
             return conn
         return None
+
+
+class LiveCapableSource(FrameSource):
+    """A source that may be live: it owns the :class:`LiveReader` of its live mode.
+
+    Subclasses call :meth:`_start_reader` from ``_open`` when live, read with
+    :meth:`_read_live` and stop it with :meth:`_stop_reader` from ``_close``.
+    """
+
+    config: SourceConfig
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reader: LiveReader | None = None
+
+    def _start_reader(
+        self, first: Connection, connect: Callable[[], Connection], name: str
+    ) -> None:
+        c = self.config
+        self._reader = LiveReader(
+            connect,
+            name=name,
+            capacity=1 if c.drop_frames is not False else 256,
+            read_timeout=c.read_timeout,
+            max_reconnects=c.max_reconnects,
+            backoff=c.backoff,
+            backoff_max=c.backoff_max,
+        )
+        self._reader.start(first)
+
+    def _read_live(self) -> Frame | None:
+        assert self._reader is not None
+        item = self._reader.get()
+        self.dropped, self.reconnects = self._reader.dropped, self._reader.reconnects
+        return None if item is None else Frame(item[0], item[1], item[2])
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._reader is not None:
+            self._reader.cancel()
+
+    def _stop_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.stop(timeout=self.config.read_timeout + 1.0)

@@ -23,8 +23,7 @@ import numpy as np
 from streamseg.config import SourceConfig
 from streamseg.errors import SourceError, SourceNotFoundError
 from streamseg.frame import Frame, SourceInfo
-from streamseg.sources.base import FrameSource
-from streamseg.sources.live import LiveReader
+from streamseg.sources.live import LiveCapableSource
 
 __all__ = ["PyAVSource", "is_stream_url"]
 
@@ -121,7 +120,7 @@ class _Connection:
         self.container.close()
 
 
-class PyAVSource(FrameSource):
+class PyAVSource(LiveCapableSource):
     """A video file or network stream decoded by PyAV.
 
     Args:
@@ -141,7 +140,6 @@ class PyAVSource(FrameSource):
         self.live = is_stream_url(self.uri)
         self._container: Any = None
         self._decoder: Iterator[Any] | None = None
-        self._reader: LiveReader | None = None
         self._count = 0
         self._fps: float | None = None
 
@@ -164,26 +162,12 @@ class PyAVSource(FrameSource):
         conn = _Connection(self.uri, self.config)
         cc = conn.stream.codec_context
         rate = conn.stream.average_rate or conn.stream.guessed_rate
-        drop = self.config.drop_frames is not False
-        self._reader = LiveReader(
-            lambda: _Connection(self.uri, self.config),
-            name=self.uri,
-            capacity=1 if drop else 256,
-            read_timeout=self.config.read_timeout,
-            max_reconnects=self.config.max_reconnects,
-            backoff=self.config.backoff,
-            backoff_max=self.config.backoff_max,
-        )
-        self._reader.start(conn)
+        self._start_reader(conn, lambda: _Connection(self.uri, self.config), self.uri)
         return SourceInfo(cc.width, cc.height, float(rate) if rate else None, None, is_live=True)
 
     def _read(self) -> Frame | None:
         if self._reader is not None:
-            item = self._reader.get()
-            self.dropped, self.reconnects = self._reader.dropped, self._reader.reconnects
-            if item is None:
-                return None
-            return Frame(item[0], item[1], item[2])
+            return self._read_live()
         return self._read_file()
 
     def _decode(self, container: Any, stream: Any) -> Iterator[Any]:
@@ -220,14 +204,8 @@ class PyAVSource(FrameSource):
         self._count += 1
         return out
 
-    def cancel(self) -> None:
-        super().cancel()
-        if self._reader is not None:
-            self._reader.cancel()
-
     def _close(self) -> None:
-        if self._reader is not None:
-            self._reader.stop(timeout=self.config.read_timeout + 1.0)
+        self._stop_reader()
         if self._container is not None:
             self._container.close()
             self._container = None

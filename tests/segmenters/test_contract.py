@@ -130,8 +130,9 @@ def test_close_is_idempotent_and_repr_shows_config(name):
     seg.close()
     seg.close()
     text = repr(seg)
-    first_field = next(iter(seg.config.__dataclass_fields__))
-    assert text.startswith(type(seg).__name__ + "(") and f"{first_field}=" in text
+    fields = list(seg.config.__dataclass_fields__)
+    assert text.startswith(type(seg).__name__ + "(") and text.endswith(")")
+    assert all(f"{name}=" in text for name in fields)
 
 
 def test_background_matches_the_frame(name):

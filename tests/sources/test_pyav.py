@@ -107,3 +107,14 @@ def test_opencv_backend_reads_the_same_frames(video_file: Path):
     with ss.open_source(video_file, backend="opencv") as src:
         frames = list(src)
     assert len(frames) == 30 and frames[0].image.shape == (48, 64, 3)
+
+
+def test_unsupported_codec_is_one_clear_line(tmp_path: Path, capfd):
+    # A Matroska file whose codec ID no decoder knows (the AVC ID patched in place).
+    data = write_video(tmp_path / "v.mkv", frames=10).read_bytes()
+    i = data.find(b"V_MPEG4/ISO/AVC")
+    bad = tmp_path / "unknown.mkv"
+    bad.write_bytes(data[:i] + b"V_ZZZZZ/ISO/AVC" + data[i + 15 :])
+    with pytest.raises(SourceError, match="unsupported video codec"), ss.open_source(bad):
+        pass
+    assert "ERROR" not in capfd.readouterr().err  # OpenCV's fallback stays quiet

@@ -31,7 +31,7 @@ class ModelConfig:
             alone, so the net must hold the scene in its weights), ``median`` (also the
             per-pixel median of the window) or ``median_mad`` (median and median
             absolute deviation: where the background itself moves, e.g. water).
-            See :mod:`streamseg.segmenters.deepls.context`.
+            See :mod:`streamseg.segmenters.deepls.context`. SLNet ignores it.
         stack: frames per SLNet input (ignored by the U-Net).
         relu_sparse: SLNet's ``S = ReLU(x − L)`` (the paper) instead of signed ``x − L``.
     """
@@ -41,7 +41,7 @@ class ModelConfig:
     depth: int = 2
     norm: Literal["group", "batch", "none"] = "batch"
     colour: bool = False
-    context: Literal["none", "median", "median_mad"] = "none"
+    context: Literal["none", "median", "median_mad"] = "median_mad"
     stack: int = 4
     relu_sparse: bool = False
 
@@ -49,10 +49,6 @@ class ModelConfig:
         check(self.width >= 1, f"model.width must be >= 1, got {self.width}")
         check(1 <= self.depth <= 5, f"model.depth must be in 1..5, got {self.depth}")
         check(self.stack >= 2, "model.stack must be >= 2")
-        check(
-            self.family == "unet" or self.context == "none",
-            "model.context is for the U-Net family only",
-        )
 
     @property
     def frame_channels(self) -> int:
@@ -61,7 +57,9 @@ class ModelConfig:
 
     @property
     def context_channels(self) -> int:
-        """Channels of the window context (0, 1 or 2 images of ``frame_channels``)."""
+        """Channels of the window context (0, 1 or 2 images of ``frame_channels``; SLNet: 0)."""
+        if self.family == "slnet":
+            return 0
         return self.frame_channels * {"none": 0, "median": 1, "median_mad": 2}[self.context]
 
     @property

@@ -3,7 +3,7 @@
 * :class:`UNet` (DeepLS, Takeda et al., DICTA 2022): one frame ``d`` in, the signed
   sparse foreground ``S = f(d)`` out (a 1×1 convolution, no activation), so the
   background is ``L = d − S``. Encoder widths ``c, 2c, 4c, ...`` with ``depth``
-  poolings; the input is padded (reflect) to a multiple of ``2**depth`` and the
+  poolings; the input is padded (replicate) to a multiple of ``2**depth`` and the
   output cropped back, so any frame size works and the ONNX export keeps dynamic
   height and width.
 * :class:`SLNet` (the STORM-microscopy sparse/low-rank net): a short stack of
@@ -17,12 +17,15 @@ Example:
     >>> import torch
     >>> from streamseg.segmenters.deepls.config import ModelConfig
     >>> from streamseg.segmenters.deepls.model import build_model
-    >>> net = build_model(ModelConfig(width=4)).eval()
-    >>> net(torch.zeros(1, 1, 30, 41)).shape
+    >>> config = ModelConfig(width=4)  # the frame, then the window's median and MAD
+    >>> net = build_model(config).eval()
+    >>> net(torch.zeros(1, config.in_channels, 30, 41)).shape
     torch.Size([1, 1, 30, 41])
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +33,7 @@ from torch import nn
 
 from streamseg.segmenters.deepls.config import ModelConfig
 
-__all__ = ["UNet", "SLNet", "build_model"]
+__all__ = ["UNet", "SLNet", "build_model", "model_from_checkpoint"]
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -114,3 +117,26 @@ class SLNet(nn.Module):
 def build_model(config: ModelConfig) -> nn.Module:
     """A fresh, randomly initialised model of ``config``."""
     return UNet(config) if config.family == "unet" else SLNet(config)
+
+
+def model_from_checkpoint(ckpt: Any, origin: str) -> tuple[ModelConfig, nn.Module]:
+    """The architecture and the model (eval mode) of a loaded checkpoint.
+
+    Raises:
+        ModelError: an unknown architecture, or weights that do not fit it.
+    """
+    from streamseg.errors import ConfigError, ModelError
+
+    try:
+        net = ModelConfig(**ckpt.model)
+    except (TypeError, ConfigError) as err:
+        raise ModelError(f"{origin}: unknown architecture ({err})") from None
+    model = build_model(net)
+    try:
+        model.load_state_dict(ckpt.state)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise ModelError(
+            f"{origin}: weights do not fit the stored architecture ({first})"
+        ) from None
+    return net, model.eval()

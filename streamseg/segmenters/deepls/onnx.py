@@ -55,6 +55,27 @@ INPUT, OUTPUT = "frame", "sparse"
 _PREFERRED = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 
+def _meta_value(value: Any) -> str:
+    """Metadata text: strings as they are, arrays as float16 base64 with their shape, else JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, np.ndarray):
+        import base64
+
+        data = base64.b64encode(value.astype(np.float16).tobytes()).decode()
+        return json.dumps({"float16": data, "shape": list(value.shape)})
+    return json.dumps(value)
+
+
+def _from_meta(value: Any) -> Any:
+    if isinstance(value, dict) and "float16" in value and "shape" in value:
+        import base64
+
+        raw = np.frombuffer(base64.b64decode(value["float16"]), np.float16)
+        return raw.reshape(value["shape"]).astype(np.float32)
+    return value
+
+
 def export_bytes(
     model: Any, net: Any, size: tuple[int, int], mask: Any, extra: dict[str, Any] | None = None
 ) -> bytes:
@@ -106,10 +127,7 @@ def export_bytes(
         ),
         "streamseg.size": json.dumps(list(size)),
         "streamseg.mask": json.dumps(dataclasses.asdict(mask)),
-        **{
-            f"streamseg.{k}": v if isinstance(v, str) else json.dumps(v)
-            for k, v in (extra or {}).items()
-        },
+        **{f"streamseg.{k}": _meta_value(v) for k, v in (extra or {}).items()},
     }
     for key, value in meta.items():
         prop = proto.metadata_props.add()
@@ -193,7 +211,7 @@ class OnnxTemplate:
             tp.CopyFrom(numpy_helper.from_array(values.reshape(tuple(tp.dims)), tp.name))
         for key, value in (extra or {}).items():
             full = f"streamseg.{key}"
-            text = value if isinstance(value, str) else json.dumps(value)
+            text = _meta_value(value)
             for prop in self._proto.metadata_props:
                 if prop.key == full:
                     prop.value = text
@@ -248,7 +266,7 @@ def read_metadata(data: bytes, origin: str = "model") -> dict[str, Any]:
             continue
         name = key.removeprefix("streamseg.")
         try:
-            out[name] = json.loads(value)
+            out[name] = _from_meta(json.loads(value))
         except ValueError:
             out[name] = value
     return out

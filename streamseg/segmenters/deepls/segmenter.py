@@ -143,6 +143,7 @@ class DeepLS(Segmenter):
         self._window: FrameWindow | None = None
         self._age: np.ndarray | None = None
         self._ctx: tuple[int, np.ndarray] | None = None
+        self._fixed_ctx: np.ndarray | None = None
 
     @property
     def online(self) -> bool:
@@ -170,7 +171,7 @@ class DeepLS(Segmenter):
                 f"{'slnet' if self._net.family == 'slnet' else 'deepls'} method"
             )
         self._history = deque(maxlen=self._net.stack if self._net.family == "slnet" else 1)
-        if self._window is None and self._net.context != "none":
+        if self._window is None and self._net.context_channels:
             # A frozen model that sees the window context still needs the window.
             self._window = FrameWindow(self.config.window, self.config.stride)
         if self._age is None and self._size is not None:
@@ -193,6 +194,8 @@ class DeepLS(Segmenter):
             self._size = (int(size[0]), int(size[1]))
         except (KeyError, TypeError, ValueError, ConfigError) as err:
             raise ModelError(f"{path}: incomplete streamseg metadata ({err})") from None
+        if meta.get("context") is not None:
+            self._fixed_ctx = np.asarray(meta["context"], np.float32)
         runner = self._make_runner()
         runner.load(data, 0, str(path))
         self._engine = ("onnx", runner)
@@ -204,35 +207,30 @@ class DeepLS(Segmenter):
         return OnnxRunner(c.ort_threads, c.providers or None, c.half, c.io_binding)
 
     def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, tuple[int, int]]:
-        """``(ModelConfig, torch model with the weights)`` of a ``.pt`` checkpoint."""
-        from streamseg.errors import ModelError
+        """``(ModelConfig, torch model with the weights, processing size)`` of a ``.pt``."""
         from streamseg.segmenters.deepls.checkpoint import load_checkpoint
-        from streamseg.segmenters.deepls.model import build_model
+        from streamseg.segmenters.deepls.model import model_from_checkpoint
 
         ckpt = load_checkpoint(path)
-        try:
-            net = ModelConfig(**ckpt.model)
-        except (TypeError, ConfigError) as err:
-            raise ModelError(f"{path}: unknown architecture ({err})") from None
-        model = build_model(net)
-        try:
-            model.load_state_dict(ckpt.state)
-        except RuntimeError as err:
-            raise ModelError(
-                f"{path}: weights do not fit the stored architecture ({str(err).splitlines()[0]})"
-            ) from None
-        return net, model.eval(), ckpt.size
+        net, model = model_from_checkpoint(ckpt, str(path))
+        return net, model, ckpt.size
 
     def _load_checkpoint(self, path: Any) -> None:
+        from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+        from streamseg.segmenters.deepls.model import model_from_checkpoint
         from streamseg.segmenters.deepls.onnx import export_bytes
 
-        net, model, size = self._read_checkpoint(path)
-        self._net, self._size = net, size
+        ckpt = load_checkpoint(path)
+        net, model = model_from_checkpoint(ckpt, str(path))
+        self._net, self._size = net, ckpt.size
+        if ckpt.meta.get("context") is not None:
+            # Two-pass training stored the clip's median/MAD: segment against the same.
+            self._fixed_ctx = np.asarray(ckpt.meta["context"], np.float32)
         if self.config.backend == "torch":
             self._engine = ("torch", model)
             return
         runner = self._make_runner()
-        runner.load(export_bytes(model, net, size, self.config.mask), 0, str(path))
+        runner.load(export_bytes(model, net, ckpt.size, self.config.mask), 0, str(path))
         self._engine = ("onnx", runner)
 
     # -- online learning --------------------------------------------------------------------
@@ -253,6 +251,16 @@ class DeepLS(Segmenter):
             from streamseg.models import builtin_checkpoint
 
             start = str(builtin_checkpoint(self.family))
+            builtin_net = self._read_checkpoint(start)[0]
+            if builtin_net != c.net:
+                log.warning(
+                    "%s: the built-in starting model is %s, not the configured %s; "
+                    "starting from random weights",
+                    self.name,
+                    builtin_net,
+                    c.net,
+                )
+                start = "random"
         if start != "random":
             net, model, _ = self._read_checkpoint(start)
             state = model.state_dict()
@@ -345,6 +353,8 @@ class DeepLS(Segmenter):
         """The window context for inference, recomputed only when the window moved."""
         from streamseg.segmenters.deepls.context import window_context
 
+        if self._fixed_ctx is not None:
+            return self._fixed_ctx
         assert self._window is not None and self._net is not None
         if len(self._window) == 0:
             return None
@@ -496,7 +506,9 @@ class SLNetSegmenter(DeepLS):
     class Config(DeepLS.Config):
         """Parameters of :class:`SLNetSegmenter`: those of :class:`DeepLS`, SLNet's net."""
 
-        net: ModelConfig = field(default_factory=lambda: ModelConfig(family="slnet"))
+        net: ModelConfig = field(
+            default_factory=lambda: ModelConfig(family="slnet", context="none")
+        )
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:

@@ -126,7 +126,8 @@ class Trainer:
         """One gradient step on ``frames`` (``(N, h, w[, 3])`` float32 in [0, 1]).
 
         ``context``: the window context ``(k·C, h, w)`` for models that see one
-        (:mod:`~streamseg.segmenters.deepls.context`), the same for every frame.
+        (:mod:`~streamseg.segmenters.deepls.context`), the same for every frame;
+        computed from ``frames`` when not given.
 
         A bad step changes nothing and is counted in :attr:`rollbacks`: a batch with
         NaN/Inf is refused; a non-finite or exploding loss restores the weights from
@@ -143,6 +144,10 @@ class Trainer:
         if not np.isfinite(frames).all():
             self._reject("the batch holds NaN or Inf")
             return float("nan")
+        if context is None and self.model_config.context_channels:
+            from streamseg.segmenters.deepls.context import window_context
+
+            context = window_context(frames, self.model_config.context)  # the batch is the window
         d = _to_tensor(frames)
         try:
             if self.model_config.family == "slnet":
@@ -240,6 +245,8 @@ class TrainReport:
     rollbacks: int = 0
     objective_net: float | None = None
     objective_rpca: float | None = None
+    #: The window context the model was trained with (the clip's median and MAD), if any.
+    context: np.ndarray | None = None
 
     @property
     def rpca_ratio(self) -> float | None:
@@ -298,7 +305,13 @@ def train_frames(
             if on_step is not None:
                 on_step(step, loss)
         trainer.recalibrate(pool, context)
-        report = TrainReport(time.perf_counter() - t0, trainer.steps, history, trainer.rollbacks)
+        report = TrainReport(
+            time.perf_counter() - t0,
+            trainer.steps,
+            history,
+            trainer.rollbacks,
+            context=context if context.size else None,
+        )
         return trainer, report
     finally:
         torch.set_num_threads(previous_threads)

@@ -11,14 +11,20 @@ from streamseg.segmenters.deepls.model import build_model
 @pytest.mark.parametrize("norm", ["group", "batch", "none"])
 @pytest.mark.parametrize(("h", "w"), [(60, 80), (61, 83), (7, 9)])
 def test_unet_any_size_signed_output(norm, h, w):
-    net = build_model(ModelConfig(width=4, norm=norm)).eval()
-    out = net(torch.rand(2, 1, h, w))
+    config = ModelConfig(width=4, norm=norm)
+    net = build_model(config).eval()
+    out = net(torch.rand(2, config.in_channels, h, w))
     assert out.shape == (2, 1, h, w)
 
 
-def test_colour_and_depth():
-    net = build_model(ModelConfig(width=4, depth=3, colour=True)).eval()
-    assert net(torch.rand(1, 3, 40, 48)).shape == (1, 1, 40, 48)
+def test_colour_depth_and_context_channels():
+    config = ModelConfig(width=4, depth=3, colour=True)
+    assert config.in_channels == 3 + 6  # the frame, then the window's median and MAD
+    net = build_model(config).eval()
+    assert net(torch.rand(1, 9, 40, 48)).shape == (1, 1, 40, 48)
+    assert ModelConfig(context="none").in_channels == 1
+    assert ModelConfig(context="median").in_channels == 2
+    assert ModelConfig(family="slnet", stack=5).in_channels == 5  # SLNet ignores context
 
 
 def test_slnet_outputs_the_stack():

@@ -39,7 +39,7 @@ def test_onnx_equals_torch(trained, h, w):
     model, net = trained
     runner = OnnxRunner(threads=1)
     runner.load(export_bytes(model, net, (24, 32), MaskRule()))
-    x = np.random.default_rng(0).random((1, 1, h, w), dtype=np.float32)
+    x = np.random.default_rng(0).random((1, net.in_channels, h, w), dtype=np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
     got, version = runner.run(x)
@@ -51,7 +51,7 @@ def test_io_binding_path(trained):
     model, net = trained
     runner = OnnxRunner(threads=1, io_binding=True)
     runner.load(export_bytes(model, net, (24, 32), MaskRule()))
-    x = np.random.default_rng(1).random((1, 1, 24, 32), dtype=np.float32)
+    x = np.random.default_rng(1).random((1, net.in_channels, 24, 32), dtype=np.float32)
     with torch.no_grad():
         assert np.abs(runner.run(x)[0] - model(torch.from_numpy(x)).numpy()).max() < 1e-4
 
@@ -110,7 +110,7 @@ def test_swap_under_concurrent_runs(trained):
     runner = OnnxRunner(threads=1)
     data = export_bytes(model, net, (24, 32), MaskRule())
     runner.load(data, version=0)
-    x = np.random.default_rng(3).random((1, 1, 24, 32), dtype=np.float32)
+    x = np.random.default_rng(3).random((1, net.in_channels, 24, 32), dtype=np.float32)
     errors: list[BaseException] = []
     seen: list[list[int]] = [[] for _ in range(3)]
     stop = threading.Event()
@@ -149,3 +149,11 @@ print(mask.shape, "torch" in sys.modules)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "False"
+
+
+def test_array_metadata_round_trips_as_float16(trained):
+    model, net = trained
+    context = np.random.default_rng(4).random((2, 24, 32)).astype(np.float32)
+    meta = read_metadata(export_bytes(model, net, (24, 32), MaskRule(), {"context": context}))
+    assert meta["context"].shape == (2, 24, 32)
+    assert np.abs(meta["context"] - context).max() < 1e-3

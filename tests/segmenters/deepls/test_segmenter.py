@@ -33,7 +33,8 @@ def test_background_is_frame_minus_sparse():
     scene = SyntheticScene(width=64, height=48, frames=3, seed=1)
     with ss.create("deepls", weights=str(tiny_checkpoint("unet"))) as seg:
         assert seg.background() is None
-        seg.apply(scene.render(0)[0])
+        seg.apply(scene.render(0)[0])  # the first frame only fills the window context
+        seg.apply(scene.render(1)[0])
         assert seg.background().shape == (48, 64)
 
 

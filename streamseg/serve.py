@@ -1,0 +1,450 @@
+"""Many cameras: one segmenter per stream, each in its own Ray actor, supervised.
+
+A site with dozens of cameras outgrows one process. Each stream of a
+``streams:`` configuration runs as a Ray actor that owns its source, its
+methods (the online model included) and its sinks; the actor declares its
+resources (CPUs, and a GPU fraction where GPUs exist) so Ray places it on a node
+that has them. Locally, ``Cluster`` starts a Ray instance on loopback; with an
+address it joins an existing cluster, and the same configuration spreads over
+its machines.
+
+Supervision: the driver polls every actor's status once a second (every call
+with a timeout). An actor that died, stopped answering, or whose stream failed
+past its reconnect budget is killed and started again, up to ``max_restarts``
+times; an online DeepLS model resumes from the checkpoint its actor writes every
+``checkpoint_every`` seconds. The other streams keep running throughout.
+
+Example (a sketch; needs the ``[ray]`` extra)::
+
+    from streamseg.serve import Cluster, load_serve_config
+
+    with Cluster(load_serve_config("configs/cameras.yaml", out="out")) as cluster:
+        cluster.wait(on_status=print)
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streamseg.config import RunConfig, build, check, run_config_from_dict
+from streamseg.errors import ConfigError, StreamsegError
+
+__all__ = [
+    "StreamConfig",
+    "ServeConfig",
+    "StreamWorker",
+    "Cluster",
+    "load_serve_config",
+    "serve_config_from_dict",
+]
+
+log = logging.getLogger(__name__)
+
+_STREAM_KEYS = ("name", "cpus", "gpus", "max_restarts", "checkpoint_every")
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """One stream of a many-camera deployment.
+
+    Attributes:
+        name: unique name (its outputs go to ``<out>/<name>/`` by default).
+        run: source, methods and outputs, as for ``streamseg run``.
+        cpus: CPUs Ray reserves for the actor.
+        gpus: GPU share Ray reserves (0 on machines without GPUs).
+        max_restarts: times the stream is restarted after a failure before giving up.
+        checkpoint_every: seconds between checkpoints of an online model (0: never).
+    """
+
+    name: str
+    run: RunConfig
+    cpus: float = 1.0
+    gpus: float = 0.0
+    max_restarts: int = 5
+    checkpoint_every: float = 30.0
+
+    def __post_init__(self) -> None:
+        check(bool(self.name) and "/" not in self.name, f"stream name {self.name!r} is invalid")
+        check(self.cpus > 0, f"stream {self.name}: cpus must be > 0")
+        check(self.gpus >= 0, f"stream {self.name}: gpus must be >= 0")
+        check(self.max_restarts >= 0, f"stream {self.name}: max_restarts must be >= 0")
+        check(self.checkpoint_every >= 0, f"stream {self.name}: checkpoint_every must be >= 0")
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """Where the online model of this stream is checkpointed (None without an output dir)."""
+        dirs = [self.run.outputs.masks, self.run.outputs.video]
+        base = next(
+            (Path(d) if d == self.run.outputs.masks else Path(d).parent for d in dirs if d), None
+        )
+        return None if base is None else base / f".{self.name}.model.pt"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """All streams of a deployment."""
+
+    streams: tuple[StreamConfig, ...]
+
+
+def serve_config_from_dict(
+    data: Mapping[str, Any], *, out: str | Path | None = None, max_frames: int | None = None
+) -> ServeConfig:
+    """Build a :class:`ServeConfig` from YAML-shaped data (a top-level ``streams:`` list).
+
+    With ``out``, a stream without outputs writes its masks to ``out/<name>/masks`` and a
+    mosaic video to ``out/<name>/mosaic.mp4``.
+    """
+    entries = data.get("streams") if isinstance(data, Mapping) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError("serve config: expected a top-level 'streams:' list")
+    unknown = [k for k in data if k != "streams"]
+    if unknown:
+        raise ConfigError(f"serve config: unknown key {unknown[0]!r} (valid: streams)")
+    streams = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"serve config: stream {i} must be a mapping")
+        entry = copy.deepcopy(dict(entry))
+        name = str(entry.get("name") or f"stream{i}")
+        extra = {k: entry.pop(k) for k in list(entry) if k in _STREAM_KEYS}
+        extra["name"] = name
+        if out is not None and not entry.get("outputs"):
+            entry["outputs"] = {
+                "masks": str(Path(out) / name / "masks"),
+                "video": str(Path(out) / name / "mosaic.mp4"),
+            }
+        if max_frames is not None:
+            entry["max_frames"] = max_frames
+        try:
+            run = run_config_from_dict(entry)
+        except ConfigError as err:
+            raise ConfigError(f"stream {name}: {err}") from None
+        if not run.methods:
+            raise ConfigError(f"stream {name}: no methods")
+        streams.append(build(StreamConfig, {**extra, "run": run}))
+    names = [s.name for s in streams]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"serve config: stream names must be unique ({', '.join(names)})")
+    return ServeConfig(tuple(streams))
+
+
+def load_serve_config(
+    path: str | Path, *, out: str | Path | None = None, max_frames: int | None = None
+) -> ServeConfig:
+    """Read a ``streams:`` YAML file (see ``configs/cameras.yaml``)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError:
+        raise ConfigError(f"config file {path} is not valid YAML") from None
+    return serve_config_from_dict(data, out=out, max_frames=max_frames)
+
+
+class StreamWorker:
+    """Runs one stream on a thread and answers status calls (the body of a Ray actor).
+
+    Usable without Ray too (the tests of the supervision logic do).
+    """
+
+    def __init__(self, stream: StreamConfig, attempt: int = 0) -> None:
+        self.stream = stream
+        self.attempt = attempt
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = "created"
+        self._error: str | None = None
+        self._frames = 0
+        self._started = 0.0
+        self._stats: dict[str, Any] = {}
+        self._segs: dict[str, Any] = {}
+
+    def _config(self) -> RunConfig:
+        """The run config, resuming an online model from its checkpoint when there is one."""
+        run = self.stream.run
+        ckpt = self.stream.checkpoint
+        if ckpt is None:
+            return run
+        methods = []
+        for m in run.methods:
+            cfg = m.config
+            if m.name in ("deepls", "slnet") and getattr(cfg, "weights", None) is None:
+                cfg = dataclasses.replace(
+                    cfg, save=str(ckpt), start=str(ckpt) if ckpt.exists() else cfg.start
+                )
+            methods.append(dataclasses.replace(m, config=cfg))
+        return dataclasses.replace(run, methods=tuple(methods))
+
+    def start(self) -> None:
+        """Start the stream on a background thread (returns at once)."""
+        if self._thread is not None:
+            return
+        self._state = "running"
+        self._started = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._run, name=f"stream-{self.stream.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        from streamseg.pipeline import run_config
+
+        last_ckpt = [time.monotonic()]
+        segs = self._segs
+
+        def on_frame(frame: Any, masks: Mapping[str, Any]) -> None:
+            self._frames += 1
+            now = time.monotonic()
+            every = self.stream.checkpoint_every
+            if every and now - last_ckpt[0] > every and self.stream.checkpoint is not None:
+                for seg in segs.values():
+                    if hasattr(seg, "save"):
+                        seg.save(str(self.stream.checkpoint))
+                last_ckpt[0] = now
+
+        try:
+            stats = run_config(
+                self._config(), stop=self._stop, on_frame=on_frame, segmenters_out=segs
+            )
+            self._stats = stats.as_dict()
+            self._state = "stopped" if stats.interrupted else "done"
+        except StreamsegError as err:
+            self._error, self._state = str(err), "failed"
+        except Exception as err:  # reported to the supervisor, which restarts the stream
+            self._error, self._state = f"{type(err).__name__}: {err}", "failed"
+
+    def status(self) -> dict[str, Any]:
+        """Name, state, frames, fps, dropped, reconnects, model version, restarts, error."""
+        elapsed = max(1e-9, time.monotonic() - self._started) if self._started else 0.0
+        live = {name: seg.stats() for name, seg in list(self._segs.items())}
+        methods = self._stats.get("methods") or live
+        version = next(
+            (
+                m.get("model_version")
+                for m in methods.values()
+                if m.get("model_version") is not None
+            ),
+            None,
+        )
+        return {
+            "name": self.stream.name,
+            "state": self._state,
+            "frames": self._frames,
+            "fps": self._frames / elapsed if elapsed else 0.0,
+            "dropped": self._stats.get("dropped", 0),
+            "reconnects": self._stats.get("reconnects", 0),
+            "latency_ms_p99": self._stats.get("latency_ms_p99"),
+            "model_version": version,
+            "restarts": self.attempt,
+            "error": self._error,
+        }
+
+    def stop(self, timeout: float = 10.0) -> dict[str, Any]:
+        """Stop between frames (outputs finalised) and return the last status."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.status()
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
+
+
+class Cluster:
+    """Runs a :class:`ServeConfig` on Ray: one supervised actor per stream.
+
+    Args:
+        config: the streams.
+        address: an existing Ray cluster to join (``None``: start a local instance on
+            loopback).
+        num_cpus: CPUs of the local instance (default: what the machine has).
+        poll: seconds between status polls.
+        call_timeout: seconds a status call may take before the actor counts as hung.
+    """
+
+    def __init__(
+        self,
+        config: ServeConfig,
+        *,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        poll: float = 1.0,
+        call_timeout: float = 10.0,
+    ) -> None:
+        self.config = config
+        self.address = address
+        self.num_cpus = num_cpus
+        self.poll = poll
+        self.call_timeout = call_timeout
+        self._actors: dict[str, Any] = {}
+        self._attempts: dict[str, int] = {}
+        self._last: dict[str, dict[str, Any]] = {}
+        self._started_ray = False
+        self._stop = threading.Event()
+
+    @staticmethod
+    def _ray() -> Any:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("streamseg serve needs Ray: pip install 'streamseg[ray]'") from None
+        return ray
+
+    def start(self) -> None:
+        """Start (or join) Ray and one actor per stream."""
+        ray = self._ray()
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
+            if self.address:
+                ray.init(address=self.address, **kwargs)
+            else:
+                ray.init(num_cpus=self.num_cpus, _node_ip_address="127.0.0.1", **kwargs)
+                self._started_ray = True
+        for stream in self.config.streams:
+            self._launch(stream, 0)
+
+    def _launch(self, stream: StreamConfig, attempt: int) -> None:
+        ray = self._ray()
+        actor_cls = ray.remote(StreamWorker).options(
+            num_cpus=stream.cpus, num_gpus=stream.gpus, max_concurrency=4, name=None, max_restarts=0
+        )
+        actor = actor_cls.remote(stream, attempt)
+        actor.start.remote()
+        self._actors[stream.name] = actor
+        self._attempts[stream.name] = attempt
+        log.info("stream %s started (attempt %d)", stream.name, attempt)
+
+    def kill(self, name: str) -> None:
+        """Kill a stream's actor (as a crash would); supervision restarts it."""
+        self._ray().kill(self._actors[name], no_restart=True)
+
+    def status(self) -> list[dict[str, Any]]:
+        """Poll every actor once; restart the dead, hung or failed ones (within budget)."""
+        ray = self._ray()
+        refs = {name: actor.status.remote() for name, actor in self._actors.items()}
+        out = []
+        for stream in self.config.streams:
+            name = stream.name
+            try:
+                st = ray.get(refs[name], timeout=self.call_timeout)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as err:
+                st = {
+                    **self._last.get(name, {"name": name}),
+                    "state": "died",
+                    "error": type(err).__name__,
+                }
+            st["restarts"] = self._attempts[name]
+            if st["state"] in ("died", "failed") and not self._stop.is_set():
+                if self._attempts[name] < stream.max_restarts:
+                    log.warning("stream %s %s (%s); restarting", name, st["state"], st.get("error"))
+                    try:
+                        ray.kill(self._actors[name], no_restart=True)
+                    except Exception:  # already gone
+                        log.debug("stream %s: kill of a dead actor failed", name)
+                    self._launch(stream, self._attempts[name] + 1)
+                    st = {**st, "state": "restarting", "restarts": self._attempts[name]}
+                else:
+                    st["state"] = "gave up"
+            self._last[name] = st
+            out.append(st)
+        return out
+
+    def wait(
+        self,
+        *,
+        on_status: Callable[[list[dict[str, Any]]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[dict[str, Any]]:
+        """Supervise until every stream is done (or gave up), or ``stop`` is set."""
+        while True:
+            statuses = self.status()
+            if on_status is not None:
+                on_status(statuses)
+            if all(s["state"] in ("done", "gave up", "stopped") for s in statuses):
+                return statuses
+            if stop is not None and stop.wait(self.poll):
+                return statuses
+            if stop is None:
+                time.sleep(self.poll)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop every stream (outputs finalised), then the actors, then a local Ray."""
+        self._stop.set()
+        ray = self._ray()
+        refs = []
+        for actor in self._actors.values():
+            try:
+                refs.append(actor.stop.remote(timeout))
+            except Exception:  # a dead actor cannot be asked
+                log.debug("could not ask an actor to stop", exc_info=True)
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=timeout + 5)
+        for actor in self._actors.values():
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:
+                log.debug("kill after stop failed", exc_info=True)
+        self._actors.clear()
+        if self._started_ray:
+            ray.shutdown()
+            self._started_ray = False
+
+    def __enter__(self) -> Cluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def status_table(statuses: Sequence[Mapping[str, Any]]) -> Any:
+    """A rich table of stream statuses (the terminal view of ``streamseg serve``)."""
+    from rich.table import Table
+
+    table = Table(title="streams", title_justify="left")
+    for col in (
+        "stream",
+        "state",
+        "frames",
+        "fps",
+        "p99 ms",
+        "dropped",
+        "reconnects",
+        "model",
+        "restarts",
+        "error",
+    ):
+        table.add_column(col, justify="left" if col in ("stream", "state", "error") else "right")
+    for s in statuses:
+        p99 = s.get("latency_ms_p99")
+        table.add_row(
+            str(s.get("name")),
+            str(s.get("state")),
+            str(s.get("frames", 0)),
+            f"{s.get('fps', 0):.1f}",
+            "–" if p99 is None else f"{p99:.1f}",
+            str(s.get("dropped", 0)),
+            str(s.get("reconnects", 0)),
+            "–" if s.get("model_version") is None else f"v{s['model_version']}",
+            str(s.get("restarts", 0)),
+            str(s.get("error") or ""),
+        )
+    return table

@@ -1,0 +1,107 @@
+"""Many cameras on Ray: supervised actors, one per stream (needs the [ray] extra)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from streamseg.errors import ConfigError
+from streamseg.serve import Cluster, StreamWorker, serve_config_from_dict
+
+
+def test_config_defaults_outputs_and_rejects_mistakes(tmp_path: Path):
+    cfg = serve_config_from_dict(
+        {
+            "streams": [
+                {"name": "a", "source": {"uri": "synthetic"}, "methods": ["mog2"], "cpus": 0.5}
+            ]
+        },
+        out=tmp_path,
+        max_frames=7,
+    )
+    stream = cfg.streams[0]
+    assert stream.cpus == 0.5 and stream.run.max_frames == 7
+    assert stream.run.outputs.masks == str(tmp_path / "a" / "masks")
+    for bad, match in [
+        ({}, "streams:"),
+        ({"streams": [{"name": "x", "methods": ["nope"]}]}, "stream x: unknown method"),
+        ({"streams": [{"name": "x", "methods": ["mog2"], "cpus": 0}]}, "cpus must be > 0"),
+        ({"streams": [{"name": "x", "methods": ["mog2"]}] * 2}, "unique"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            serve_config_from_dict(bad)
+
+
+def test_worker_without_ray(tmp_path: Path):
+    cfg = serve_config_from_dict(
+        {
+            "streams": [
+                {
+                    "name": "w",
+                    "source": {"uri": "synthetic:frames=20,size=64x48"},
+                    "methods": ["mog2"],
+                }
+            ]
+        },
+        out=tmp_path,
+    )
+    worker = StreamWorker(cfg.streams[0])
+    worker.start()
+    deadline = time.monotonic() + 30
+    while worker.status()["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = worker.stop()
+    assert status["state"] == "done" and status["frames"] == 20
+    assert len(list((tmp_path / "w" / "masks").glob("bin*.png"))) == 20
+
+
+def test_two_synthetic_streams_and_rtsp_one_killed_and_restarted(rtsp_server, tmp_path: Path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'streamseg[ray]')")
+    data = {
+        "streams": [
+            {
+                "name": "a",
+                "source": {"uri": "synthetic:frames=400,size=96x72"},
+                "methods": ["mog2"],
+                "cpus": 0.5,
+            },
+            {
+                "name": "b",
+                "source": {"uri": "synthetic:frames=120,size=96x72"},
+                "methods": [{"name": "deepls", "mode": "sync", "net": {"width": 8}}],
+                "cpus": 0.5,
+                "checkpoint_every": 0.5,
+            },
+            {
+                "name": "cam",
+                "source": {"uri": rtsp_server.url, "read_timeout": 3},
+                "methods": ["mog2"],
+                "max_frames": 60,
+                "cpus": 0.5,
+            },
+        ]
+    }
+    cfg = serve_config_from_dict(data, out=tmp_path)
+    killed = []
+
+    def on_status(statuses):
+        a = next(s for s in statuses if s["name"] == "a")
+        if not killed and a["state"] == "running" and a["frames"] > 40:
+            cluster.kill("a")
+            killed.append(a["frames"])
+
+    with Cluster(cfg, num_cpus=2, poll=0.5) as cluster:
+        deadline = time.monotonic() + 240
+        final = cluster.wait(
+            on_status=lambda s: (on_status(s), None)[1] if time.monotonic() < deadline else None
+        )
+    by = {s["name"]: s for s in final}
+    assert killed, "the actor was never killed"
+    assert by["a"]["state"] == "done" and by["a"]["restarts"] == 1
+    assert by["b"]["state"] == "done" and by["cam"]["state"] == "done"
+    assert len(list((tmp_path / "a" / "masks").glob("bin*.png"))) == 400
+    assert len(list((tmp_path / "b" / "masks").glob("bin*.png"))) == 120
+    assert len(list((tmp_path / "cam" / "masks").glob("bin*.png"))) >= 60
+    assert (tmp_path / "b" / "masks" / ".b.model.pt").exists()
