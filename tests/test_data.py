@@ -29,3 +29,91 @@ def test_mog2_on_highway_matches_opencv(data_dir: Path, tmp_path: Path):
     assert rc == 0
     scores = evaluate_folder(data_dir / "cdnet_highway", tmp_path)
     assert abs(scores.f_measure - 0.651) < 0.03
+
+
+def test_rpca_on_highway_is_causal_and_good(data_dir: Path, tmp_path: Path):
+    # Issue 6: the convex baseline, causal (frame t sees frames <= t), F >= 0.75.
+    rc = main(
+        [
+            "run",
+            "--source",
+            str(data_dir / "cdnet_highway" / "input"),
+            "--method",
+            "rpca",
+            "--masks",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    assert evaluate_folder(data_dir / "cdnet_highway", tmp_path).f_measure >= 0.75
+
+
+def test_onnx_model_scores_like_torch_and_needs_no_torch(data_dir: Path, tmp_path: Path):
+    """Issue 4: the same F from the ONNX file as from the torch path, without importing torch."""
+    import subprocess
+    import sys
+
+    from streamseg.models import builtin_checkpoint
+
+    model = builtin_checkpoint("unet")
+    onnx = tmp_path / "model.onnx"
+    assert main(["export", str(model), "--out", str(onnx)]) == 0
+    seq = data_dir / "cdnet_highway"
+    torch_out, onnx_out = tmp_path / "torch", tmp_path / "onnx"
+    assert (
+        main(
+            [
+                "run",
+                "-s",
+                str(seq / "input"),
+                "-m",
+                "deepls",
+                "--model",
+                str(model),
+                "--set",
+                "methods.deepls.backend=torch",
+                "--masks",
+                str(torch_out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    code = (
+        f"import sys; from streamseg.cli import main; "
+        f"rc = main(['run', '-s', {str(seq / 'input')!r}, '-m', 'deepls', '--model', "
+        f"{str(onnx)!r}, '--masks', {str(onnx_out)!r}, '--no-progress']); "
+        f"print(rc, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split()[-2:] == ["0", "False"], out.stderr
+    f_torch = evaluate_folder(seq, torch_out).f_measure
+    f_onnx = evaluate_folder(seq, onnx_out).f_measure
+    assert abs(f_torch - f_onnx) <= 0.005
+
+
+def test_onnx_equals_torch_on_real_frames(data_dir: Path):
+    import numpy as np
+    import torch
+
+    from streamseg.models import builtin_checkpoint
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+    from streamseg.segmenters.deepls.context import window_context
+    from streamseg.segmenters.deepls.model import model_from_checkpoint
+    from streamseg.segmenters.deepls.onnx import OnnxRunner, export_bytes
+    from streamseg.segmenters.preprocess import to_processing
+    from streamseg.sources import open_source
+
+    ckpt = load_checkpoint(builtin_checkpoint("unet"))
+    net, model = model_from_checkpoint(ckpt, "builtin")
+    runner = OnnxRunner(threads=1)
+    runner.load(export_bytes(model, net, ckpt.size, ckpt.mask))
+    with open_source(data_dir / "cdnet_highway" / "input") as src:
+        frames = [to_processing(next(iter(src)).image, ckpt.size, net.colour) for _ in range(40)]
+    context = window_context(np.stack(frames[:32]), net.context)
+    for x in frames[32:]:
+        inp = np.concatenate([x[None, None], context[None]], axis=1).astype(np.float32)
+        with torch.no_grad():
+            expected = model(torch.from_numpy(inp)).numpy()
+        assert np.abs(runner.run(inp)[0] - expected).max() < 1e-4

@@ -52,7 +52,7 @@ def looping_scene(width: int, height: int) -> Iterator[np.ndarray]:
         t += 1
 
 
-def start_rtsp() -> tuple[subprocess.Popen[bytes], str]:
+def start_rtsp(fps: int) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -62,6 +62,8 @@ def start_rtsp() -> tuple[subprocess.Popen[bytes], str]:
             str(ROOT / "tests" / "support" / "rtsp_server.py"),
             "--port",
             str(port),
+            "--fps",
+            str(fps),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -85,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", default="deepls")
     parser.add_argument("--size", default="320x240")
     parser.add_argument("--rtsp", action="store_true", help="read the loopback RTSP server")
+    parser.add_argument(
+        "--rtsp-fps",
+        type=int,
+        default=100,
+        help="frame rate of the RTSP test stream (a long soak at 25 fps takes hours)",
+    )
     parser.add_argument("--every", type=int, default=250, help="sample every N frames")
     parser.add_argument(
         "--set",
@@ -105,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     w, h = (int(v) for v in args.size.split("x"))
     server = None
     if args.rtsp:
-        server, url = start_rtsp()
+        server, url = start_rtsp(args.rtsp_fps)
         source = ss.open_source(url, max_reconnects=-1)
     else:
         source = ArraySource(looping_scene(w, h), live=False)

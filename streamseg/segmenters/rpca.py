@@ -96,14 +96,17 @@ def svt(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     Returns:
         ``(shrink_τ(X), singular values of the result)``.
     """
-    gram = x @ x.T
+    # The N×N eigenproblem in float64 whatever the data's precision: tiny, and LAPACK's
+    # float32 solver can fail to converge on a nearly rank-deficient window.
+    gram = (x @ x.T).astype(np.float64)
     w, u = np.linalg.eigh(gram)
     sigma = np.sqrt(np.clip(w, 0.0, None))
+    u = u.astype(x.dtype)
     keep = sigma > tau
     if not keep.any():
         return np.zeros_like(x), np.zeros(0, x.dtype)
     u, sigma = u[:, keep], sigma[keep]
-    scale = (sigma - tau) / sigma
+    scale = ((sigma - tau) / sigma).astype(x.dtype)
     return (u * scale) @ (u.T @ x), sigma - tau
 
 
@@ -149,7 +152,7 @@ def pcp(
     if norm_fro == 0:
         zero = np.zeros_like(d)
         return PCPResult(zero, zero.copy(), 0, True, 0.0, lam, zero.copy(), 0.0)
-    norm_two = float(np.sqrt(max(np.linalg.eigvalsh(d @ d.T)[-1], 0.0)))
+    norm_two = float(np.sqrt(max(np.linalg.eigvalsh((d @ d.T).astype(np.float64))[-1], 0.0)))
     mu0 = 1.25 / norm_two
     mu_max = mu0 * 1e7
     if warm is None:

@@ -88,6 +88,8 @@ class OnlineLearner:
         publish_every: steps between two publishes.
         publish_seconds: in async mode, publish at least this often while training.
         threads: torch threads for training (0: leave torch's setting).
+        max_steps_per_s: async mode: at most this many steps per second (0: as many as the
+            core allows), so many cameras can share a machine.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class OnlineLearner:
         publish_every: int = 20,
         publish_seconds: float = 2.0,
         threads: int = 0,
+        max_steps_per_s: float = 0.0,
     ) -> None:
         self.trainer = trainer
         self.window = window
@@ -114,6 +117,7 @@ class OnlineLearner:
         self.publish_every = publish_every
         self.publish_seconds = publish_seconds
         self.threads = threads
+        self.max_steps_per_s = max_steps_per_s
         self.stats = OnlineStats(started=time.monotonic())
         self._frames = 0
         self._since_publish = 0
@@ -221,7 +225,11 @@ class OnlineLearner:
                     self._wake.wait(0.05)
                     self._wake.clear()
                     continue
+                started = time.monotonic()
                 self._round()
+                if self.max_steps_per_s > 0:
+                    budget = self.steps_per_round / self.max_steps_per_s
+                    self._stop.wait(max(0.0, budget - (time.monotonic() - started)))
         except BaseException as err:  # surfaced by check() on the caller's thread
             self._error = err
             log.error("deepls: online trainer stopped: %s", err)

@@ -78,6 +78,8 @@ class DeepLS(Segmenter):
             publish_seconds: async mode: swap at least this often while training.
             hold: seconds a stopped object is kept out of the window (see the module doc).
             trainer_threads: torch threads of the trainer.
+            max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
+                cap lets many cameras share a machine.
             backend: ``onnx`` (ONNX Runtime) or ``torch`` (eager, frozen models only,
                 for comparison).
             ort_threads: ONNX Runtime's intra-op threads for the per-frame model.
@@ -106,6 +108,7 @@ class DeepLS(Segmenter):
         publish_seconds: float = 2.0
         hold: float = 0.0
         trainer_threads: int = 1
+        max_steps_per_s: float = 0.0
         backend: Literal["onnx", "torch"] = "onnx"
         ort_threads: int = 1
         providers: tuple[str, ...] = ()
@@ -122,6 +125,7 @@ class DeepLS(Segmenter):
             check(self.area >= 64, f"area must be >= 64 pixels, got {self.area}")
             check(self.ort_threads >= 0, "ort_threads must be >= 0")
             check(self.trainer_threads >= 0, "trainer_threads must be >= 0")
+            check(self.max_steps_per_s >= 0, "max_steps_per_s must be >= 0")
             check(self.window >= 2, f"window must be >= 2, got {self.window}")
             check(self.stride >= 1, "stride must be >= 1")
             check(2 <= self.min_frames <= self.window, "min_frames must be in 2..window")
@@ -287,6 +291,7 @@ class DeepLS(Segmenter):
             publish_every=c.publish_every,
             publish_seconds=c.publish_seconds,
             threads=c.trainer_threads,
+            max_steps_per_s=c.max_steps_per_s,
         )
         if state is not None:
             # The starting model segments from the first frame (version 0).
