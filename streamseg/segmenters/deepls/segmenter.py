@@ -15,11 +15,13 @@ Two ways to get the net:
   the two-pass mode of the paper, nothing is learned.
 
 Stopped objects (the policy DESIGN.md asks for): whatever stays in the window long
-enough becomes background. While a pixel is foreground, the window receives the
-net's background estimate ``L`` there instead of the frame, for at most ``hold``
-seconds; after that the frame itself goes in and a stopped object fades into the
-background over about half a window span (``window × stride`` frames). So an object
-that stops stays detected for roughly ``hold`` seconds plus half the window span.
+enough becomes background. While a pixel is foreground, the window receives its own
+per-pixel median there instead of the frame, for at most ``hold`` seconds; after
+that the frame itself goes in and a stopped object fades into the background over
+about half a window span (``window × stride`` frames). So an object that stops stays
+detected for roughly ``hold`` seconds plus half the window span (tested on the
+synthetic scene's stopping object). The default ``hold`` is 0: a held pixel is also
+a ghost that stays when a parked object leaves, and streams differ in which is worse.
 
 This module must not import torch at import time (the registry loads it for
 ``streamseg list``); the inference backend is loaded when the first frame comes.
@@ -33,6 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import cv2
 import numpy as np
 
 from streamseg.config import check
@@ -147,6 +150,7 @@ class DeepLS(Segmenter):
         self._window: FrameWindow | None = None
         self._age: np.ndarray | None = None
         self._ctx: tuple[int, np.ndarray] | None = None
+        self._med: tuple[int, np.ndarray] | None = None
         self._fixed_ctx: np.ndarray | None = None
 
     @property
@@ -309,9 +313,13 @@ class DeepLS(Segmenter):
             fg = mask_small > 0
             self._age = np.where(fg, self._age + 1, 0)
             held = fg & (self._age <= self.config.hold * self.config.fps)
-            if held.any():
-                low = x - (residual if residual.ndim == x.ndim else residual[..., None])
-                x = np.where(held if x.ndim == 2 else held[..., None], low, x).astype(np.float32)
+            if held.any() and len(self._window):
+                # The window's own median there, not the net's L = d − S: S rarely takes
+                # the whole object, so L keeps a trace of it that the median would slowly
+                # learn. Dilated by a pixel, because the mask's rim is what leaks first.
+                held = cv2.dilate(held.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+                x = np.where(held if x.ndim == 2 else held[..., None], self._median(), x)
+                x = x.astype(np.float32)
         self._window.push(x)
         if self._learner is not None:
             self._learner.after_frame()
@@ -353,6 +361,19 @@ class DeepLS(Segmenter):
             s = self._run_net(t)
         out = s[0]
         return out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
+
+    def _median(self) -> np.ndarray:
+        """Per-pixel median of the window (``h×w`` or ``h×w×3``), cached per window version."""
+        from streamseg.segmenters.deepls.context import window_context
+
+        assert self._window is not None
+        if self._med is None or self._med[0] != self._window.version:
+            med = window_context(self._window.snapshot(), "median")
+            self._med = (
+                self._window.version,
+                med[0] if med.shape[0] == 1 else med.transpose(1, 2, 0),
+            )
+        return self._med[1]
 
     def _context(self) -> np.ndarray | None:
         """The window context for inference, recomputed only when the window moved."""
@@ -468,6 +489,7 @@ class DeepLS(Segmenter):
         self._history.clear()
         self._last = None
         self._ctx = None
+        self._med = None
         self._age = None
         if self._window is not None:
             self._window.clear()

@@ -178,3 +178,23 @@ def test_async_training_rate_can_be_capped():
             t += 1
         steps = seg.stats()["train_steps"]
     assert 1 <= steps <= 5 * 2.0 + 2
+
+
+def test_stopped_object_policy_window_span_and_hold():
+    """An object that stops fades after about half the window span; ``hold`` keeps it."""
+    scene = SyntheticScene(width=80, height=60, frames=300, seed=3)
+    a, b = scene.stop_interval
+    # Pixels covered by the stopping object during the whole stop (the others move on).
+    region = np.logical_and.reduce([scene.render(t)[1] > 0 for t in range(a, b)])
+    window, stride = 16, 2
+    recall = {}
+    for hold in (0.0, 4.0):  # 4 s = 100 frames, longer than the 75-frame stop
+        params = {"window": window, "stride": stride, "hold": hold, "train_every": 4}
+        with ss.create("deepls", mode="sync", seed=0, **params) as seg:
+            masks = [seg.apply(scene.render(t)[0]) for t in range(b)]
+        recall[hold] = np.array([(m[region] > 0).mean() for m in masks[a:b]])
+    span = window * stride
+    for hold, r in recall.items():
+        assert r[:4].mean() > 0.4, f"hold={hold}: the object is not detected when it stops"
+    assert recall[0.0][span:].max() < 0.1, "without hold it should be background after a span"
+    assert recall[4.0][-20:].mean() > 0.8 * recall[4.0][:4].mean(), "hold did not keep it"
