@@ -77,7 +77,13 @@ def _from_meta(value: Any) -> Any:
 
 
 def export_bytes(
-    model: Any, net: Any, size: tuple[int, int], mask: Any, extra: dict[str, Any] | None = None
+    model: Any,
+    net: Any,
+    size: tuple[int, int],
+    mask: Any,
+    extra: dict[str, Any] | None = None,
+    *,
+    fold: bool = True,
 ) -> bytes:
     """The ONNX bytes of a frozen torch model, with streamseg's metadata.
 
@@ -87,6 +93,9 @@ def export_bytes(
         size: processing size ``(h, w)`` it expects (any size works; this one is used).
         mask: the ``MaskRule`` that turns ``|S|`` into a mask.
         extra: more metadata (e.g. the online model version).
+        fold: let the exporter fold constants (BatchNorm into the convolutions). Off,
+            every parameter stays a tensor of its own, as :class:`OnnxTemplate` needs;
+            ONNX Runtime fuses them anyway when it builds the session.
     """
     import warnings
 
@@ -107,6 +116,7 @@ def export_bytes(
             output_names=[OUTPUT],
             dynamic_axes={INPUT: dynamic, OUTPUT: dynamic},
             opset_version=OPSET,
+            do_constant_folding=fold,
             dynamo=False,
         )
     proto = onnx.load_from_string(buf.getvalue())
@@ -169,7 +179,7 @@ class OnnxTemplate:
             for tensor in state.values():
                 if tensor.dtype.is_floating_point:
                     tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-        self._proto = onnx.load_from_string(export_bytes(probe, net, size, mask))
+        self._proto = onnx.load_from_string(export_bytes(probe, net, size, mask, fold=False))
         tensors = list(self._proto.graph.initializer) + [
             attr.t
             for node in self._proto.graph.node
@@ -204,7 +214,7 @@ class OnnxTemplate:
         from onnx import numpy_helper
 
         if not self.complete:
-            return export_bytes(model, self.net, self.size, self.mask, extra)
+            return export_bytes(model, self.net, self.size, self.mask, extra, fold=False)
         state = model.state_dict()
         for name, tp in self._slots:
             values = state[name].detach().cpu().numpy().astype(np.float32)

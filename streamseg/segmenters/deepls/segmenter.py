@@ -409,7 +409,8 @@ class DeepLS(Segmenter):
             return x, np.zeros(image.shape[:2], np.uint8), None, None
         score = residual_score(residual)
         self._last = (image, residual)
-        small = self.config.mask(score)
+        # The processing-size mask only serves the hold policy: skip it when it is off.
+        small = self.config.mask(score) if self.config.hold > 0 else None
         return x, self.config.mask(score, image.shape[:2]), residual, small
 
     # -- the segmenter interface ------------------------------------------------------------

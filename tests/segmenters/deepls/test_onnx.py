@@ -157,3 +157,32 @@ def test_array_metadata_round_trips_as_float16(trained):
     meta = read_metadata(export_bytes(model, net, (24, 32), MaskRule(), {"context": context}))
     assert meta["context"].shape == (2, 24, 32)
     assert np.abs(meta["context"] - context).max() < 1e-3
+
+
+@pytest.mark.parametrize(
+    "net",
+    [
+        ModelConfig(width=4),  # BatchNorm, window context: the online default
+        ModelConfig(width=4, norm="none", context="none"),
+        ModelConfig(family="slnet", width=4, context="none"),
+    ],
+    ids=["unet-batch", "unet-plain", "slnet"],
+)
+def test_template_matches_every_weight_and_refills_exactly(net):
+    """Online publishes refill the exported graph; a fallback to full export holds the GIL."""
+    from streamseg.segmenters.deepls.onnx import OnnxTemplate
+
+    model = build_model(net).eval()
+    template = OnnxTemplate(model, net, (24, 32), MaskRule())
+    assert template.complete
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.dtype.is_floating_point:  # new weights, and positive variances
+                tensor.mul_(1 + 0.2 * torch.rand_like(tensor)).add_(0.01)
+    runner = OnnxRunner(threads=1)
+    runner.load(template.fill(model, {"version": 7}), 7)
+    x = torch.rand(1, net.in_channels, 24, 32)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    assert np.abs(runner.run(x.numpy())[0] - expected).max() < 1e-4
