@@ -145,6 +145,7 @@ class DeepLS(Segmenter):
         self._net: ModelConfig | None = None
         self._size: tuple[int, int] | None = None
         self._history: deque[np.ndarray] = deque(maxlen=1)
+        self._seen = 0  # frames through an SLNet stack, for its stride
         self._last: tuple[np.ndarray, np.ndarray] | None = None
         self._learner: Any = None
         self._window: FrameWindow | None = None
@@ -178,7 +179,8 @@ class DeepLS(Segmenter):
                 f"{self._net.family} model; use the "
                 f"{'slnet' if self._net.family == 'slnet' else 'deepls'} method"
             )
-        self._history = deque(maxlen=self._net.stack if self._net.family == "slnet" else 1)
+        self._history = deque(maxlen=max(1, self._net.stack - 1))
+        self._seen = 0
         if self._window is None and self._net.context_channels:
             # A frozen model that sees the window context still needs the window.
             self._window = FrameWindow(self.config.window, self.config.stride)
@@ -350,10 +352,15 @@ class DeepLS(Segmenter):
             out = s[0]
             return out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
         if self._net.family == "slnet":
-            self._history.append(t)
-            stack = list(self._history)
+            # The stack spans time as the training stacks do (window frames ``stride`` apart):
+            # of consecutive, near-identical frames the low-rank part is the frames
+            # themselves, so S would vanish (measured: F 0.000 on highway).
+            stack = [*self._history, t]
             stack = [stack[0]] * (self._net.stack - len(stack)) + stack
             low = self._run_net(np.concatenate(stack, axis=1))[:, -t.shape[1] :]
+            if self._seen % self.config.stride == 0:
+                self._history.append(t)
+            self._seen += 1
             s = t - low
             if self._net.relu_sparse:
                 s = np.maximum(s, 0)
@@ -488,6 +495,7 @@ class DeepLS(Segmenter):
         """Restart: a frozen model forgets its frame history; an online one starts over."""
         self._close_learner()
         self._history.clear()
+        self._seen = 0
         self._last = None
         self._ctx = None
         self._med = None

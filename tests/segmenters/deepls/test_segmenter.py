@@ -198,3 +198,12 @@ def test_stopped_object_policy_window_span_and_hold():
         assert r[:4].mean() > 0.4, f"hold={hold}: the object is not detected when it stops"
     assert recall[0.0][span:].max() < 0.1, "without hold it should be background after a span"
     assert recall[4.0][-20:].mean() > 0.8 * recall[4.0][:4].mean(), "hold did not keep it"
+
+
+def test_slnet_stack_spans_the_window_stride():
+    """SLNet sees frames ``stride`` apart, as in training; consecutive ones would give S ≈ 0."""
+    with ss.create("slnet", mode="sync", stride=2, train_every=1000) as seg:
+        for v in range(7):
+            seg.apply(np.full((48, 64, 3), 20 * v, np.uint8))
+        kept = [round(float(h.mean()) * 255 / 20) for h in seg._history]
+    assert kept == [2, 4, 6]  # the last stack - 1 = 3 frames of 0, 2, 4, 6
