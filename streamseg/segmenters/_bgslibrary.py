@@ -11,12 +11,19 @@ BGSLibrary's defaults and nothing is written where the user works.
 They draw from the C library's unseeded ``rand()``, so two runs can differ
 slightly (``deterministic = False``), and they have no learning rate and no way to
 segment without learning (``predict_one`` learns too: ``stateless_predict = False``).
+
+They also print to the process's standard output from C++ (``+SuBSENSE()`` when
+created, ``-SuBSENSE()`` when destroyed, a format note on the first frame), which
+would corrupt ``streamseg eval --json``; those moments run with file descriptor 1
+pointed at standard error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -29,6 +36,22 @@ from streamseg.segmenters.base import Segmenter
 __all__ = ["BGSLibrarySubtractor"]
 
 _CWD_LOCK = threading.Lock()
+_FD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Any:
+    """Send what C code writes to file descriptor 1 to standard error meanwhile."""
+    with _FD_LOCK:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            os.dup2(2, 1)
+            yield
+        finally:
+            ctypes.CDLL(None).fflush(None)  # C stdio buffers, before fd 1 is restored
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 @contextlib.contextmanager
@@ -61,13 +84,25 @@ class BGSLibrarySubtractor(Segmenter):
     def _make(self) -> Any:
         import pybgs
 
-        with _in_temp_dir():
+        with _in_temp_dir(), _stdout_to_stderr():
             return getattr(pybgs, self.algorithm)()
 
+    def _drop(self) -> None:
+        if self._bgs is not None:
+            with _stdout_to_stderr():
+                self._bgs = None  # the C++ destructor prints
+
     def _apply(self, image: np.ndarray, learning_rate: float) -> np.ndarray:
-        if learning_rate == 1.0 or self._bgs is None:
+        first = learning_rate == 1.0 or self._bgs is None
+        if first:
+            self._drop()
             self._bgs = self._make()
-        mask = self._bgs.apply(np.ascontiguousarray(image))
+        image = np.ascontiguousarray(image)
+        if first:
+            with _stdout_to_stderr():
+                mask = self._bgs.apply(image)
+        else:
+            mask = self._bgs.apply(image)
         if mask.ndim == 3:
             mask = mask[:, :, 0]
         return np.where(mask > 127, np.uint8(255), np.uint8(0))
@@ -87,8 +122,8 @@ class BGSLibrarySubtractor(Segmenter):
         return None if bg is None or getattr(bg, "size", 0) == 0 else bg
 
     def reset(self) -> None:
-        self._bgs = None
+        self._drop()
 
     def close(self) -> None:
-        self._bgs = None
+        self._drop()
         super().close()
