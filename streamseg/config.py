@@ -173,6 +173,17 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
+def _over_default(default: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` laid over the fields of dataclass instance ``default``, recursively."""
+    out = {f.name: getattr(default, f.name) for f in dataclasses.fields(default)}
+    for key, value in values.items():
+        inner = out.get(key)
+        if isinstance(value, Mapping) and dataclasses.is_dataclass(inner):
+            value = _over_default(inner, value)
+        out[key] = value
+    return out
+
+
 def build(cls: type[C], values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> C:
     """Build config dataclass ``cls`` from loose values, coercing and validating them.
 
@@ -194,6 +205,12 @@ def build(cls: type[C], values: Mapping[str, Any] | None = None, /, **kwargs: An
         raise ConfigError(
             f"{cls.__name__}: unknown parameter {unknown[0]!r} (valid: {', '.join(spec)})"
         )
+    for key, value in merged.items():
+        default = spec[key][1]
+        if isinstance(value, Mapping) and dataclasses.is_dataclass(default):
+            # A partial mapping changes the field's own default (DeepLS's mask rule is
+            # not MaskRule()), not the class defaults of its type.
+            merged[key] = _over_default(default, value)
     coerced = {k: _coerce(v, spec[k][0], f"{cls.__name__}.{k}") for k, v in merged.items()}
     try:
         return cls(**coerced)

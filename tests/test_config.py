@@ -112,3 +112,15 @@ def test_shipped_configs_load():
         if "streams" in data:  # the many-camera config has its own schema
             continue
         load_config(path)
+
+
+def test_partial_nested_override_keeps_the_fields_own_default():
+    """`--set methods.deepls.mask.close=3` changes closing only, not DeepLS's threshold."""
+    from streamseg.registry import method_config
+
+    default = method_config("deepls", {}).mask
+    changed = method_config("deepls", {"mask": {"close": 3}}).mask
+    assert (changed.k, changed.floor, changed.blur) == (default.k, default.floor, default.blur)
+    assert changed.close == 3
+    with pytest.raises(ConfigError, match="unknown parameter 'nope'"):
+        method_config("deepls", {"mask": {"nope": 1}})

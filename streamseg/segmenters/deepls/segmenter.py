@@ -373,9 +373,15 @@ class DeepLS(Segmenter):
         """Per-pixel median of the window (``h×w`` or ``h×w×3``), cached per window version."""
         from streamseg.segmenters.deepls.context import window_context
 
-        assert self._window is not None
+        assert self._window is not None and self._net is not None
         if self._med is None or self._med[0] != self._window.version:
-            med = window_context(self._window.snapshot(), "median")
+            if self._net.context_channels and self._fixed_ctx is None:
+                # The net's context leads with this median, already computed for this frame.
+                ctx = self._context()
+                assert ctx is not None
+                med = ctx[: 3 if self._net.colour else 1]
+            else:
+                med = window_context(self._window.snapshot(), "median")
             self._med = (
                 self._window.version,
                 med[0] if med.shape[0] == 1 else med.transpose(1, 2, 0),
