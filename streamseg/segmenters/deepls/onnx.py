@@ -84,6 +84,7 @@ def export_bytes(
     extra: dict[str, Any] | None = None,
     *,
     fold: bool = True,
+    dynamic: bool = True,
 ) -> bytes:
     """The ONNX bytes of a frozen torch model, with streamseg's metadata.
 
@@ -96,6 +97,10 @@ def export_bytes(
         fold: let the exporter fold constants (BatchNorm into the convolutions). Off,
             every parameter stays a tensor of its own, as :class:`OnnxTemplate` needs;
             ONNX Runtime fuses them anyway when it builds the session.
+        dynamic: keep height and width free (a file for any frame size). Off, the
+            graph is fixed to ``size``, so ONNX Runtime folds the padding and resizing
+            arithmetic when it builds the session: 1.6 instead of 1.9 ms per 80×60
+            frame on one core (measured). In-process sessions always run one size.
     """
     import warnings
 
@@ -105,7 +110,7 @@ def export_bytes(
     channels = net.in_channels
     example = torch.rand(1, channels, size[0], size[1])
     buf = io.BytesIO()
-    dynamic = {2: "height", 3: "width"}
+    axes = {2: "height", 3: "width"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes about shape arithmetic, expected here
         torch.onnx.export(
@@ -114,7 +119,7 @@ def export_bytes(
             buf,  # type: ignore[arg-type]  # file-likes are accepted at run time
             input_names=[INPUT],
             output_names=[OUTPUT],
-            dynamic_axes={INPUT: dynamic, OUTPUT: dynamic},
+            dynamic_axes={INPUT: axes, OUTPUT: axes} if dynamic else None,
             opset_version=OPSET,
             do_constant_folding=fold,
             dynamo=False,
@@ -179,7 +184,9 @@ class OnnxTemplate:
             for tensor in state.values():
                 if tensor.dtype.is_floating_point:
                     tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-        self._proto = onnx.load_from_string(export_bytes(probe, net, size, mask, fold=False))
+        self._proto = onnx.load_from_string(
+            export_bytes(probe, net, size, mask, fold=False, dynamic=False)
+        )
         tensors = list(self._proto.graph.initializer) + [
             attr.t
             for node in self._proto.graph.node
@@ -214,7 +221,9 @@ class OnnxTemplate:
         from onnx import numpy_helper
 
         if not self.complete:
-            return export_bytes(model, self.net, self.size, self.mask, extra, fold=False)
+            return export_bytes(
+                model, self.net, self.size, self.mask, extra, fold=False, dynamic=False
+            )
         state = model.state_dict()
         for name, tp in self._slots:
             values = state[name].detach().cpu().numpy().astype(np.float32)

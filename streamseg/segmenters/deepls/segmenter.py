@@ -240,7 +240,8 @@ class DeepLS(Segmenter):
             self._engine = ("torch", model)
             return
         runner = self._make_runner()
-        runner.load(export_bytes(model, net, ckpt.size, self.config.mask), 0, str(path))
+        data = export_bytes(model, net, ckpt.size, self.config.mask, dynamic=False)
+        runner.load(data, 0, str(path))
         self._engine = ("onnx", runner)
 
     # -- online learning --------------------------------------------------------------------

@@ -72,6 +72,24 @@ def test_metadata_describes_the_model(trained, tmp_path: Path):
     assert dims[2].dim_param == "height" and dims[3].dim_param == "width"
 
 
+def test_fixed_size_export_equals_dynamic(trained):
+    # In-process sessions run one size: a fixed-size graph lets ONNX Runtime fold the
+    # shape arithmetic; the output must not change.
+    import onnx
+
+    model, net = trained
+    fixed = export_bytes(model, net, (24, 32), MaskRule(), dynamic=False)
+    dims = onnx.load_from_string(fixed).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [1, net.in_channels, 24, 32]
+    x = np.random.default_rng(5).random((1, net.in_channels, 24, 32), dtype=np.float32)
+    outs = []
+    for data in (fixed, export_bytes(model, net, (24, 32), MaskRule())):
+        runner = OnnxRunner()
+        runner.load(data)
+        outs.append(runner.run(x)[0])
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-5)
+
+
 def test_slnet_exports(tmp_path: Path):
     net = ModelConfig(family="slnet", width=4, stack=3)
     model = build_model(net).eval()
