@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ from streamseg.segmenters.deepls.config import TrainConfig
 __all__ = ["Trainer", "TrainReport", "train_frames", "sample_indices", "rpca_gap", "collect_clip"]
 
 log = logging.getLogger(__name__)
+
+
+NEW_LEVEL_AFTER = 3
+"""Exploding steps in a row after which the loss level is taken as the scene's new one."""
 
 
 def sample_indices(total: int, n: int) -> np.ndarray:
@@ -56,7 +61,9 @@ def _to_tensor(frames: np.ndarray) -> Any:
 class Trainer:
     """Owns a DeepLS model and its optimiser; one gradient step per :meth:`step`.
 
-    Not thread-safe: one owner thread (the online trainer's, or the caller's).
+    One thread trains (the online trainer's, or the caller's); :meth:`eval_model`
+    may be called from any thread: a lock keeps it from copying weights that a step
+    is halfway through changing (a checkpoint saved mid-run).
 
     Args:
         model_config: the architecture (a ``ModelConfig``).
@@ -87,6 +94,8 @@ class Trainer:
         self.rollbacks = 0
         self.last_loss = float("nan")
         self._mean_loss: float | None = None
+        self._exploded = 0
+        self._lock = threading.Lock()
         self._good = self._snapshot()
 
     def _snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -134,9 +143,19 @@ class Trainer:
         before the previous update (which produced them); non-finite gradients or
         weights undo this update.
 
+        A loss that stays above ``explode`` × the running mean for
+        :data:`NEW_LEVEL_AFTER` steps in a row, although every one of them ran on the
+        restored good weights, comes from the frames, not the weights (a stream that
+        starts on black, a lens cap removed, a scene cut): it is accepted as the
+        scene's new level instead of blocking training for good.
+
         Returns:
             The loss before the step, or NaN if the step was refused or rolled back.
         """
+        with self._lock:
+            return self._step(frames, context)
+
+    def _step(self, frames: np.ndarray, context: np.ndarray | None) -> float:
         import torch
 
         from streamseg.segmenters.deepls.loss import lowrank_sparse_loss
@@ -165,8 +184,18 @@ class Trainer:
             self._rollback("loss is not finite")
             return float("nan")
         if self._mean_loss is not None and value > self.config.explode * self._mean_loss:
-            self._rollback(f"loss {value:.3g} exploded (running mean {self._mean_loss:.3g})")
-            return float("nan")
+            self._exploded += 1
+            if self._exploded < NEW_LEVEL_AFTER:
+                self._rollback(f"loss {value:.3g} exploded (running mean {self._mean_loss:.3g})")
+                return float("nan")
+            log.info(
+                "deepls: loss %.3g for %d steps on the last good weights: the scene changed, "
+                "accepting it as the new level (running mean was %.3g)",
+                value,
+                self._exploded,
+                self._mean_loss,
+            )
+            self._mean_loss = None
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if not all(
@@ -180,6 +209,7 @@ class Trainer:
             self._rollback("weights became non-finite")
             return float("nan")
         self.steps += 1
+        self._exploded = 0
         self.last_loss = value
         self._mean_loss = value if self._mean_loss is None else 0.9 * self._mean_loss + 0.1 * value
         return value
@@ -211,7 +241,8 @@ class Trainer:
 
     def eval_model(self) -> Any:
         """A frozen copy of the model for inference (eval mode, no gradients)."""
-        frozen = copy.deepcopy(self.model).eval()
+        with self._lock:
+            frozen = copy.deepcopy(self.model).eval()
         for p in frozen.parameters():
             p.requires_grad_(False)
         return frozen

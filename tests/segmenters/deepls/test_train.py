@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
-from streamseg.segmenters.deepls.train import Trainer, rpca_gap, sample_indices, train_frames
+from streamseg.segmenters.deepls.train import (
+    NEW_LEVEL_AFTER,
+    Trainer,
+    rpca_gap,
+    sample_indices,
+    train_frames,
+)
 from streamseg.segmenters.preprocess import to_processing
 from streamseg.sources.synthetic import SyntheticScene
 
@@ -66,6 +72,36 @@ def test_exploding_loss_is_rolled_back():
         trainer.step(frames)
     assert math.isnan(trainer.step(frames * 1e4))
     assert trainer.rollbacks == 1
+
+
+def test_a_lasting_new_loss_level_is_accepted():
+    # The scene changes for good and its loss stays far above the running mean (a
+    # stream that starts on black, a lens cap removed): after NEW_LEVEL_AFTER - 1
+    # refusals on the restored weights, training goes on at the new level.
+    frames = synthetic_frames(8)
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0, explode=2.0))
+    for _ in range(3):
+        trainer.step(frames)
+    losses = [trainer.step(frames * 1e4) for _ in range(NEW_LEVEL_AFTER + 3)]
+    assert all(math.isnan(v) for v in losses[: NEW_LEVEL_AFTER - 1])
+    assert all(math.isfinite(v) for v in losses[NEW_LEVEL_AFTER - 1 :])
+    assert trainer.rollbacks == NEW_LEVEL_AFTER - 1 and trainer.steps == 3 + 4
+
+
+def test_eval_model_waits_for_a_step_in_progress():
+    import threading
+
+    frames = synthetic_frames(8)
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0))
+    copies = []
+    with trainer._lock:  # a step is running on the trainer thread
+        reader = threading.Thread(target=lambda: copies.append(trainer.eval_model()))
+        reader.start()
+        reader.join(0.2)
+        assert reader.is_alive() and not copies
+    reader.join(5)
+    assert len(copies) == 1
+    assert math.isfinite(trainer.step(frames))
 
 
 def test_rpca_gap_reports_the_objective_ratio():
