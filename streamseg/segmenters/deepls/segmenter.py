@@ -94,7 +94,8 @@ class DeepLS(Segmenter):
             train: how the model trains.
             area: processing size in pixels (aspect ratio kept).
             mask: the mask rule.
-            fps: frame rate assumed for ``hold`` (the source's, when the pipeline knows it).
+            fps: frame rate for ``hold``; 0: the source's, which the pipeline fills in
+                (25 when the source does not say, or when used as a library).
             seed: seed of initialisation and sampling.
         """
 
@@ -121,7 +122,7 @@ class DeepLS(Segmenter):
         train: TrainConfig = field(default_factory=TrainConfig)
         area: int = 4800
         mask: MaskRule = field(default_factory=lambda: MaskRule(k=5.0, floor=0.10, blur=0.8))
-        fps: float = 25.0
+        fps: float = 0.0
         seed: int = 0
 
         def __post_init__(self) -> None:
@@ -137,7 +138,7 @@ class DeepLS(Segmenter):
             check(self.publish_every >= 1, "publish_every must be >= 1")
             check(self.publish_seconds > 0, "publish_seconds must be > 0")
             check(self.hold >= 0, "hold must be >= 0 seconds")
-            check(self.fps > 0, "fps must be > 0")
+            check(self.fps >= 0, "fps must be >= 0 (0: the source's)")
 
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)
@@ -184,8 +185,6 @@ class DeepLS(Segmenter):
         if self._window is None and self._net.context_channels:
             # A frozen model that sees the window context still needs the window.
             self._window = FrameWindow(self.config.window, self.config.stride)
-        if self._age is None and self._size is not None:
-            self._age = np.zeros(self._size, np.int32)
 
     def _load_onnx(self, path: Any) -> None:
         from streamseg.errors import ModelError
@@ -311,11 +310,12 @@ class DeepLS(Segmenter):
         """Push the frame (with the hold policy applied) and let the learner train."""
         if self._window is None:
             return  # a frozen model without context keeps no state
-        assert self._age is not None
+        if self._age is None:  # reset() dropped it; a frozen model does not load again
+            self._age = np.zeros(x.shape[:2], np.int32)
         if residual is not None and mask_small is not None and self.config.hold > 0:
             fg = mask_small > 0
             self._age = np.where(fg, self._age + 1, 0)
-            held = fg & (self._age <= self.config.hold * self.config.fps)
+            held = fg & (self._age <= self.config.hold * (self.config.fps or 25.0))
             if held.any() and len(self._window):
                 # The window's own median there, not the net's L = d − S: S rarely takes
                 # the whole object, so L keeps a trace of it that the median would slowly
@@ -339,8 +339,12 @@ class DeepLS(Segmenter):
         with torch.no_grad():
             return engine(torch.from_numpy(x)).numpy()
 
-    def _residual(self, x: np.ndarray) -> np.ndarray | None:
-        """``S`` of a processed frame ``x``, ``h×w`` (gray) or ``h×w×3``; None before any model."""
+    def _residual(self, x: np.ndarray, advance: bool = False) -> np.ndarray | None:
+        """``S`` of a processed frame ``x``, ``h×w`` (gray) or ``h×w×3``; None before any model.
+
+        ``advance``: the frame enters SLNet's frame history (``apply``); ``predict_one``
+        and ``score_one`` leave every state alone.
+        """
         assert self._net is not None
         if self._engine[0] == "onnx" and not self._engine[1].ready:
             return None
@@ -359,9 +363,10 @@ class DeepLS(Segmenter):
             stack = [*self._history, t]
             stack = [stack[0]] * (self._net.stack - len(stack)) + stack
             low = self._run_net(np.concatenate(stack, axis=1))[:, -t.shape[1] :]
-            if self._seen % self.config.stride == 0:
-                self._history.append(t)
-            self._seen += 1
+            if advance:
+                if self._seen % self.config.stride == 0:
+                    self._history.append(t)
+                self._seen += 1
             s = t - low
             if self._net.relu_sparse:
                 s = np.maximum(s, 0)
@@ -414,11 +419,11 @@ class DeepLS(Segmenter):
         return to_processing(image, self._size, self._net.colour)
 
     def _segment(
-        self, image: np.ndarray
+        self, image: np.ndarray, advance: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """``(x, mask at frame size, residual, mask at processing size)`` of one frame."""
         x = self._prepare(image)
-        residual = self._residual(x)
+        residual = self._residual(x, advance)
         if residual is None:
             return x, np.zeros(image.shape[:2], np.uint8), None, None
         score = residual_score(residual)
@@ -432,7 +437,7 @@ class DeepLS(Segmenter):
     def _apply(self, image: np.ndarray, learning_rate: float) -> np.ndarray:
         if learning_rate == 1.0:
             self.reset()
-        x, mask, residual, small = self._segment(image)
+        x, mask, residual, small = self._segment(image, advance=True)
         if self._learner is not None:
             self._learner.pause(learning_rate == 0.0)
         if learning_rate != 0.0:
@@ -449,7 +454,7 @@ class DeepLS(Segmenter):
         return self.config.mask.normalised(residual_score(residual), image.shape[:2])
 
     def _learn_one(self, image: np.ndarray) -> None:
-        x, _, residual, small = self._segment(image)
+        x, _, residual, small = self._segment(image, advance=True)
         if self._learner is not None:
             self._learner.pause(False)
         self._learn_from(x, residual, small)
@@ -518,12 +523,16 @@ class DeepLS(Segmenter):
         if self._learner is not None:
             self._learner.close()
             if self.config.save:
-                self.save(self.config.save)
+                self.save(self.config.save)  # the last good weights, even if it failed
+            # A failure after the last frame's check must not end the run as a success.
+            self._learner.check()
 
     def close(self) -> None:
-        if not self._closed:
-            self._close_learner()
-        super().close()
+        try:
+            if not self._closed:
+                self._close_learner()
+        finally:
+            super().close()
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:

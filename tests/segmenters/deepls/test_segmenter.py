@@ -207,3 +207,50 @@ def test_slnet_stack_spans_the_window_stride():
             seg.apply(np.full((48, 64, 3), 20 * v, np.uint8))
         kept = [round(float(h.mean()) * 255 / 20) for h in seg._history]
     assert kept == [2, 4, 6]  # the last stack - 1 = 3 frames of 0, 2, 4, 6
+
+
+def test_slnet_predict_and_score_leave_the_history_alone():
+    with ss.create("slnet", mode="sync", stride=1, train_every=1000) as seg:
+        for v in range(3):
+            seg.apply(np.full((48, 64, 3), 20 * v, np.uint8))
+        before = ([h.copy() for h in seg._history], seg._seen)
+        frame = np.full((48, 64, 3), 200, np.uint8)
+        seg.predict_one(frame)
+        seg.score_one(frame)
+        assert seg._seen == before[1]
+        assert all((a == b).all() for a, b in zip(seg._history, before[0], strict=True))
+
+
+def test_frozen_model_restarts_any_number_of_times():
+    scene = SyntheticScene(width=64, height=48, frames=6, seed=1)
+    with ss.create("deepls", weights=str(tiny_checkpoint("unet"))) as seg:
+        for t in range(6):
+            assert seg.apply(scene.render(t)[0], 1.0 if t in (2, 4) else -1.0).shape == (48, 64)
+
+
+def test_a_trainer_failure_after_the_last_frame_fails_close(monkeypatch):
+    import time
+
+    from streamseg.errors import TrainerError
+    from streamseg.segmenters.deepls import train
+
+    armed = False
+    step = train.Trainer.step
+
+    def broken(self, *args):
+        if armed:
+            raise RuntimeError("disk on fire")
+        return step(self, *args)
+
+    monkeypatch.setattr(train.Trainer, "step", broken)
+    scene = SyntheticScene(width=64, height=48, frames=10, seed=3)
+    seg = ss.create("deepls", **{**ONLINE, "mode": "async"})
+    for t in range(10):
+        seg.apply(scene.render(t)[0])
+    armed = True  # the trainer goes on stepping on the window after the last frame
+    deadline = time.monotonic() + 30
+    while seg._learner._error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(TrainerError, match="disk on fire"):
+        seg.close()
+    seg.close()  # idempotent: the error was reported once
