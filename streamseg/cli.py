@@ -48,10 +48,13 @@ class _Stopper:
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, _frame: Any) -> None:
-        if self.event.is_set() and signum == signal.SIGINT:
+        if self.signum is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.signum = signum
-        self.event.set()
+        # Not event.set() here: the handler runs on the main thread, which may hold the
+        # event's own lock inside stop.wait() at this moment (a non-reentrant lock: a
+        # deadlock). A short-lived thread sets it as soon as the lock is free.
+        threading.Thread(target=self.event.set, name="streamseg-stop", daemon=True).start()
         if self.source is not None:
             self.source.cancel()
 
@@ -66,10 +69,15 @@ class _Stopper:
             signal.signal(sig, handler)
 
     @property
+    def stopped(self) -> bool:
+        """A stop signal arrived (the event may be set a moment later)."""
+        return self.signum is not None
+
+    @property
     def exit_code(self) -> int:
         if self.signum == signal.SIGTERM:
             return EXIT_SIGTERM
-        return EXIT_SIGINT if self.event.is_set() else EXIT_OK
+        return EXIT_SIGINT if self.stopped else EXIT_OK
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -284,15 +292,23 @@ def run_cmd(
       streamseg run --source rtsp://cam/stream --method mog2,knn --video mosaic.mp4
       streamseg run --config configs/cdnet.yaml --set methods.mog2.history=200
     """
+    from streamseg.errors import ConfigError
     from streamseg.pipeline import run_config
 
-    deep = [m for m in _split_methods(method) if m in ("deepls", "slnet")] or ["deepls"]
-    for value, key in ((model, "weights"), (resume, "start"), (save_checkpoint, "save")):
-        if value is not None:
-            overrides = (*overrides, *(f"methods.{m}.{key}={value}" for m in deep))
-    cfg = _resolve_run(
-        config, source, method, masks, video, overlay, mask_video, max_frames, gray, overrides
-    )
+    args = (config, source, method, masks, video, overlay, mask_video, max_frames, gray)
+    cfg = _resolve_run(*args, overrides)
+    flags = {"weights": model, "start": resume, "save": save_checkpoint}
+    if any(v is not None for v in flags.values()):
+        # The DeepLS-family methods of the run (from --method or the config file) take them.
+        deep = [m.name for m in cfg.methods if m.name in ("deepls", "slnet")]
+        if len(deep) != 1:
+            raise ConfigError(
+                "--model, --resume and --save-checkpoint need exactly one deepls or slnet "
+                f"method in the run, not {len(deep)}; with several, set "
+                "methods.NAME.weights/start/save for each"
+            )
+        sets = [f"methods.{deep[0]}.{key}={v}" for key, v in flags.items() if v is not None]
+        cfg = _resolve_run(*args, (*overrides, *sets))
     if progress is None:
         progress = sys.stderr.isatty()
     agreement = _Agreement() if len(cfg.methods) > 1 else None
@@ -317,7 +333,7 @@ def run_cmd(
         console.print(_agreement_table(agreement.result()))
     if stats.warning:
         console.print(f"[yellow]warning:[/] {stats.warning}")
-    if stopper.event.is_set():
+    if stopper.stopped:
         console.print(f"stopped by signal after {stats.frames} frames; outputs are complete")
     return stopper.exit_code
 
@@ -673,7 +689,7 @@ def train_cmd(
         trainer, report = train_frames(
             frames, cfg.net, tc, on_step=on_step, should_stop=stopper.event.is_set
         )
-    if stopper.event.is_set():
+    if stopper.stopped:
         console.print("stopped by signal before training finished; no model written")
         return stopper.exit_code
     if rpca:
@@ -819,7 +835,7 @@ def serve_cmd(
             cluster.wait(on_status=on_status, stop=stopper.event)
     if not show:
         console.print(status_table(statuses))
-    if stopper.event.is_set():
+    if stopper.stopped:
         return stopper.exit_code
     return EXIT_OK if all(s["state"] == "done" for s in statuses) else EXIT_RUNTIME
 

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -196,7 +197,10 @@ def run(
                         first_stamp = (frame.timestamp, t0)
                     due = first_stamp[1] + frame.timestamp - first_stamp[0]
                     if due > t0:
-                        time.sleep(due - t0)
+                        if stop is not None:
+                            stop.wait(due - t0)  # a stop ends the wait, not just the next one
+                        else:
+                            time.sleep(due - t0)
                         t0 = time.perf_counter()
                 arrived = frame.timestamp if source.info.is_live else None
                 masks: dict[str, np.ndarray] = {}
@@ -272,6 +276,16 @@ def _output_dirs(outputs: OutputConfig) -> list[Path]:
     return unique
 
 
+def _with_source_fps(config: RunConfig, source_fps: float | None) -> RunConfig:
+    """Methods whose ``fps`` is 0 ("the source's") get the source's frame rate (or 25)."""
+    methods = []
+    for m in config.methods:
+        if getattr(m.config, "fps", None) == 0:
+            m = dataclasses.replace(m, config=dataclasses.replace(m.config, fps=source_fps or 25.0))
+        methods.append(m)
+    return dataclasses.replace(config, methods=tuple(methods))
+
+
 def run_config(
     config: RunConfig,
     *,
@@ -310,6 +324,7 @@ def run_config(
         if on_open is not None:
             on_open(source)
         fps = config.outputs.fps or source.info.fps or 25.0
+        config = _with_source_fps(config, source.info.fps)
         segmenters = {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
         if segmenters_out is not None:
             segmenters_out.update(segmenters)

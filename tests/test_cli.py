@@ -370,6 +370,23 @@ def test_bad_model_files_exit_2(tmp_path: Path, content, capsys):
     assert main(["export", str(tmp_path / "bad.pt"), "--out", str(tmp_path / "x.onnx")]) == 2
 
 
+def test_model_flags_go_to_the_one_deepls_method_of_the_run(tmp_path: Path, capsys):
+    from streamseg.segmenters.deepls.testing import tiny_checkpoint
+
+    base = ["run", "-s", "synthetic:frames=3,size=64x48"]
+    for methods in ("mog2", "deepls,slnet"):
+        assert main([*base, "-m", methods, "--save-checkpoint", str(tmp_path / "c.pt")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "exactly one deepls or slnet" in err[0]
+    # The method may come from a config file instead of --method.
+    config = tmp_path / "run.yaml"
+    config.write_text("methods: [{name: slnet}, {name: mog2}]\n")
+    out = tmp_path / "masks"
+    path = str(tiny_checkpoint("slnet"))
+    assert main([*base, "--config", str(config), "--model", path, "--masks", str(out)]) == 0
+    assert len(list((out / "slnet").glob("bin*.png"))) == 3
+
+
 def test_sigterm_saves_the_online_checkpoint(tmp_path: Path):
     ckpt = tmp_path / "online.pt"
     proc = subprocess.Popen(

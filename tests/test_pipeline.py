@@ -81,3 +81,19 @@ def test_run_config_writes_resolved_config_and_stats(tmp_path: Path):
     for folder in (tmp_path / "masks", tmp_path / "v"):
         assert ss.load_config(folder / "run.yaml") == cfg
         assert (folder / "run_stats.json").exists()
+
+
+def test_methods_get_the_source_frame_rate(tmp_path: Path):
+    # DeepLS's stopped-object hold counts seconds in frames: it must know the source's rate.
+    cfg = run_config_from_dict(
+        {
+            "source": {"uri": "synthetic:frames=2,size=64x48,fps=10"},
+            "methods": [{"name": "deepls", "mode": "sync"}, "mog2"],
+            "outputs": {"masks": str(tmp_path)},
+        }
+    )
+    made: dict = {}
+    ss.run_config(cfg, segmenters_out=made)
+    assert made["deepls"].config.fps == 10.0
+    written = ss.load_config(tmp_path / "run.yaml")
+    assert {m.name: getattr(m.config, "fps", None) for m in written.methods}["deepls"] == 10.0
