@@ -96,6 +96,13 @@ class FrameWindow:
             order = (np.arange(self._count) + self._head - self._count) % self.size
             return self._times[order].copy()
 
+    def newest(self) -> np.ndarray | None:
+        """A copy of the last kept frame (None when empty)."""
+        with self._lock:
+            if self._buf is None or self._count == 0:
+                return None
+            return self._buf[(self._head - 1) % self.size].copy()
+
     def clear(self) -> None:
         """Drop every frame (the buffer is kept for reuse)."""
         with self._lock:

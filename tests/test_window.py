@@ -19,6 +19,11 @@ def test_ring_keeps_the_newest_in_order():
         w.push(frame(i))
     assert len(w) == 4 and w.full
     assert w.snapshot()[:, 0, 0].tolist() == [6, 7, 8, 9]
+    newest = w.newest()
+    assert newest is not None and newest[0, 0] == 9
+    newest[0, 0] = 0  # a copy
+    assert w.snapshot()[-1, 0, 0] == 9
+    assert FrameWindow(size=2).newest() is None
 
 
 def test_stride_spans_more_time():

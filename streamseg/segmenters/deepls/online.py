@@ -57,12 +57,13 @@ class OnlineStats:
     first_swap_s: float | None = None
     publish_ms: float = 0.0
     started: float = 0.0
+    steps_at_start: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         elapsed = max(1e-9, time.monotonic() - self.started)
         return {
             "train_steps": self.steps,
-            "train_steps_per_s": self.steps / elapsed,
+            "train_steps_per_s": (self.steps - self.steps_at_start) / elapsed,
             "rollbacks": self.rollbacks,
             "swaps": self.swaps,
             "model_version": self.version,
@@ -118,7 +119,9 @@ class OnlineLearner:
         self.publish_seconds = publish_seconds
         self.threads = threads
         self.max_steps_per_s = max_steps_per_s
-        self.stats = OnlineStats(started=time.monotonic())
+        self.stats = OnlineStats(
+            steps=trainer.steps, started=time.monotonic(), steps_at_start=trainer.steps
+        )
         self._frames = 0
         self._since_publish = 0
         self._last_publish = time.monotonic()

@@ -23,6 +23,11 @@ detected for roughly ``hold`` seconds plus half the window span (tested on the
 synthetic scene's stopping object). The default ``hold`` is 0: a held pixel is also
 a ghost that stays when a parked object leaves, and streams differ in which is worse.
 
+Ghosts (where an object *was*: it stood in the first frame, or parked and left) are
+told from objects by their outline, which is an edge of the window's median rather
+than of the frame (:mod:`~streamseg.segmenters.ghosts`); their still pixels are left
+out of the mask (``ghosts``, the edge ratio; 0: off).
+
 This module must not import torch at import time (the registry loads it for
 ``streamseg list``); the inference backend is loaded when the first frame comes.
 """
@@ -33,7 +38,7 @@ import dataclasses
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -50,6 +55,27 @@ from streamseg.window import FrameWindow
 __all__ = ["DeepLS", "SLNetSegmenter"]
 
 log = logging.getLogger(__name__)
+
+
+class _Segmented(NamedTuple):
+    """One frame through the net: what the mask and the learner need."""
+
+    x: np.ndarray  # the frame at processing size
+    mask: np.ndarray  # at the frame's size
+    residual: np.ndarray | None  # S (None before any model)
+    small: np.ndarray | None  # the mask at processing size (ghost/hold policies only)
+    ghost: np.ndarray | None  # ghost pixels at processing size (None: none)
+
+
+def _dilate(where: np.ndarray) -> np.ndarray:
+    """``where`` grown by one pixel: a mask's rim is what a policy misses first."""
+    return cv2.dilate(where.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+
+
+def _to_size(where: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Processing-size pixels (bool), grown by one pixel, at the frame's ``size`` ``(h, w)``."""
+    grown = _dilate(where).astype(np.uint8)
+    return cv2.resize(grown, (size[1], size[0]), interpolation=cv2.INTER_NEAREST) > 0
 
 
 @register("deepls")
@@ -80,6 +106,12 @@ class DeepLS(Segmenter):
             publish_every: steps between two swaps of the frozen model.
             publish_seconds: async mode: swap at least this often while training.
             hold: seconds a stopped object is kept out of the window (see the module doc).
+            ghosts: a blob whose outline has this many times more gradient in the
+                window's median than in the frame is a ghost (where an object was, see
+                :mod:`~streamseg.segmenters.ghosts`): its still pixels are dropped from
+                the mask (0: off). The window is left alone: it forgets the ghost as it
+                forgets any object (writing the frame into it there measured worse: a
+                person walking out of his own ghost got absorbed).
             trainer_threads: torch threads of the trainer.
             max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
                 cap lets many cameras share a machine.
@@ -111,6 +143,7 @@ class DeepLS(Segmenter):
         publish_every: int = 20
         publish_seconds: float = 2.0
         hold: float = 0.0
+        ghosts: float = 2.0
         trainer_threads: int = 1
         max_steps_per_s: float = 0.0
         backend: Literal["onnx", "torch"] = "onnx"
@@ -138,6 +171,7 @@ class DeepLS(Segmenter):
             check(self.publish_every >= 1, "publish_every must be >= 1")
             check(self.publish_seconds > 0, "publish_seconds must be > 0")
             check(self.hold >= 0, "hold must be >= 0 seconds")
+            check(self.ghosts >= 0, "ghosts must be >= 0 (0: off)")
             check(self.fps >= 0, "fps must be >= 0 (0: the source's)")
 
     def __init__(self, config: Any | None = None) -> None:
@@ -215,14 +249,14 @@ class DeepLS(Segmenter):
         c = self.config
         return OnnxRunner(c.ort_threads, c.providers or None, c.half, c.io_binding)
 
-    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, tuple[int, int]]:
-        """``(ModelConfig, torch model with the weights, processing size)`` of a ``.pt``."""
+    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, dict[str, Any]]:
+        """``(ModelConfig, torch model with the weights, training metadata)`` of a ``.pt``."""
         from streamseg.segmenters.deepls.checkpoint import load_checkpoint
         from streamseg.segmenters.deepls.model import model_from_checkpoint
 
         ckpt = load_checkpoint(path)
         net, model = model_from_checkpoint(ckpt, str(path))
-        return net, model, ckpt.size
+        return net, model, ckpt.meta
 
     def _load_checkpoint(self, path: Any) -> None:
         from streamseg.segmenters.deepls.checkpoint import load_checkpoint
@@ -271,13 +305,18 @@ class DeepLS(Segmenter):
                     c.net,
                 )
                 start = "random"
+        resumed: dict[str, Any] = {}
         if start != "random":
-            net, model, _ = self._read_checkpoint(start)
+            net, model, meta = self._read_checkpoint(start)
             state = model.state_dict()
+            if c.start != "builtin":
+                # A checkpoint of an online run (--resume): go on with its optimiser
+                # state, step count and model version rather than starting them over.
+                resumed = meta
         self._net = net
         self._size = processing_size(image.shape[0], image.shape[1], c.area)
         train = c.train if c.train.seed == c.seed else dataclasses.replace(c.train, seed=c.seed)
-        trainer = Trainer(net, train, state)
+        trainer = Trainer(net, train, state, resumed.get("optimizer"), int(resumed.get("steps", 0)))
         runner = self._make_runner()
         template = OnnxTemplate(trainer.model, net, self._size, c.mask)
 
@@ -300,27 +339,28 @@ class DeepLS(Segmenter):
             max_steps_per_s=c.max_steps_per_s,
         )
         if state is not None:
-            # The starting model segments from the first frame (version 0).
-            runner.load(template.fill(trainer.eval_model(), {"version": 0}), 0, start)
+            # The starting model segments from the first frame (version 0, or the resumed one).
+            version = int(resumed.get("version", 0))
+            self._learner.stats.version = version
+            runner.load(template.fill(trainer.eval_model(), {"version": version}), version, start)
         self._engine = ("onnx", runner)
 
-    def _learn_from(
-        self, x: np.ndarray, residual: np.ndarray | None, mask_small: np.ndarray | None
-    ) -> None:
-        """Push the frame (with the hold policy applied) and let the learner train."""
+    def _learn_from(self, seg: _Segmented) -> None:
+        """Push the frame (with the ghost and hold policies applied) and let the learner train."""
         if self._window is None:
             return  # a frozen model without context keeps no state
+        x = seg.x
         if self._age is None:  # reset() dropped it; a frozen model does not load again
             self._age = np.zeros(x.shape[:2], np.int32)
-        if residual is not None and mask_small is not None and self.config.hold > 0:
-            fg = mask_small > 0
+        if seg.residual is not None and seg.small is not None and self.config.hold > 0:
+            fg = seg.small > 0
             self._age = np.where(fg, self._age + 1, 0)
             held = fg & (self._age <= self.config.hold * (self.config.fps or 25.0))
             if held.any() and len(self._window):
                 # The window's own median there, not the net's L = d − S: S rarely takes
                 # the whole object, so L keeps a trace of it that the median would slowly
                 # learn. Dilated by a pixel, because the mask's rim is what leaks first.
-                held = cv2.dilate(held.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+                held = _dilate(held)
                 x = np.where(held if x.ndim == 2 else held[..., None], self._median(), x)
                 x = x.astype(np.float32)
         self._window.push(x)
@@ -418,46 +458,72 @@ class DeepLS(Segmenter):
             self._learner.check()
         return to_processing(image, self._size, self._net.colour)
 
-    def _segment(
-        self, image: np.ndarray, advance: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """``(x, mask at frame size, residual, mask at processing size)`` of one frame."""
+    def _ghosts(self, x: np.ndarray, small: np.ndarray) -> np.ndarray | None:
+        """Ghost pixels of the processing-size mask ``small`` (None: none, or policy off)."""
+        if self.config.ghosts <= 0 or self._window is None or not len(self._window):
+            return None
+        from streamseg.segmenters.ghosts import ghost_blobs
+
+        ghost = ghost_blobs(small, x, self._median(), self.config.ghosts)
+        newest = self._window.newest()
+        if ghost.any() and newest is not None:
+            # Only where the scene is still: a person walking out of his own ghost merges
+            # with it into one blob, and his moving pixels must stay foreground. "Still"
+            # uses the mask's own floor: a change it would not call foreground.
+            still = np.abs(x - newest) < self.config.mask.floor
+            ghost &= still if still.ndim == 2 else still.all(axis=2)
+        return ghost if ghost.any() else None
+
+    def _segment(self, image: np.ndarray, advance: bool = False) -> _Segmented:
         x = self._prepare(image)
         residual = self._residual(x, advance)
         if residual is None:
-            return x, np.zeros(image.shape[:2], np.uint8), None, None
+            return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, None)
         score = residual_score(residual)
         self._last = (image, residual)
-        # The processing-size mask only serves the hold policy: skip it when it is off.
-        small = self.config.mask(score) if self.config.hold > 0 else None
-        return x, self.config.mask(score, image.shape[:2]), residual, small
+        mask = self.config.mask(score, image.shape[:2])
+        # The processing-size mask serves the ghost and hold policies: skip it when both are off.
+        if self.config.ghosts <= 0 and self.config.hold <= 0:
+            return _Segmented(x, mask, residual, None, None)
+        small = self.config.mask(score)
+        ghost = self._ghosts(x, small)
+        if ghost is not None:
+            small[ghost] = 0
+            mask[_to_size(ghost, image.shape[:2])] = 0
+        return _Segmented(x, mask, residual, small, ghost)
 
     # -- the segmenter interface ------------------------------------------------------------
 
     def _apply(self, image: np.ndarray, learning_rate: float) -> np.ndarray:
         if learning_rate == 1.0:
             self.reset()
-        x, mask, residual, small = self._segment(image, advance=True)
+        seg = self._segment(image, advance=True)
         if self._learner is not None:
             self._learner.pause(learning_rate == 0.0)
         if learning_rate != 0.0:
-            self._learn_from(x, residual, small)
-        return mask
+            self._learn_from(seg)
+        return seg.mask
 
     def _predict_one(self, image: np.ndarray) -> np.ndarray:
-        return self._segment(image)[1]
+        return self._segment(image).mask
 
     def _score_one(self, image: np.ndarray) -> np.ndarray:
-        residual = self._residual(self._prepare(image))
+        x = self._prepare(image)
+        residual = self._residual(x)
         if residual is None:
             return np.zeros(image.shape[:2], np.float32)
-        return self.config.mask.normalised(residual_score(residual), image.shape[:2])
+        score = residual_score(residual)
+        out = self.config.mask.normalised(score, image.shape[:2])
+        ghost = self._ghosts(x, self.config.mask(score)) if self.config.ghosts > 0 else None
+        if ghost is not None:
+            out[_to_size(ghost, image.shape[:2])] = 0.0
+        return out
 
     def _learn_one(self, image: np.ndarray) -> None:
-        x, _, residual, small = self._segment(image, advance=True)
+        seg = self._segment(image, advance=True)
         if self._learner is not None:
             self._learner.pause(False)
-        self._learn_from(x, residual, small)
+        self._learn_from(seg)
 
     @property
     def ready(self) -> bool:
@@ -487,19 +553,15 @@ class DeepLS(Segmenter):
         from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
 
         trainer = self._learner.trainer
+        state, optimizer, steps = trainer.checkpoint_state()
         meta = {
-            "steps": trainer.steps,
+            "steps": steps,
             "version": self._learner.stats.version,
             "train": dataclasses.asdict(trainer.config),
+            "optimizer": optimizer,
         }
         save_checkpoint(
-            Checkpoint(
-                dataclasses.asdict(self._net),
-                self._size,
-                self.config.mask,
-                trainer.eval_model().state_dict(),
-                meta,
-            ),
+            Checkpoint(dataclasses.asdict(self._net), self._size, self.config.mask, state, meta),
             path,
         )
 

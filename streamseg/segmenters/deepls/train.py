@@ -69,6 +69,9 @@ class Trainer:
         model_config: the architecture (a ``ModelConfig``).
         config: training settings.
         state: weights to start from (a state dict), e.g. the shipped starting model.
+        optimizer_state: Adam's state to go on from (a resumed checkpoint); the learning
+            rate stays the one of ``config``.
+        steps: steps already taken (a resumed checkpoint's count).
     """
 
     def __init__(
@@ -76,6 +79,8 @@ class Trainer:
         model_config: Any,
         config: TrainConfig | None = None,
         state: dict[str, Any] | None = None,
+        optimizer_state: dict[str, Any] | None = None,
+        steps: int = 0,
     ) -> None:
         import torch
 
@@ -90,7 +95,10 @@ class Trainer:
             self.model.load_state_dict(state)
         self.model.train()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config.lr)
-        self.steps = 0
+        if optimizer_state is not None:
+            self.optimizer.load_state_dict(optimizer_state)
+            self.set_lr(self.config.lr)
+        self.steps = steps
         self.rollbacks = 0
         self.last_loss = float("nan")
         self._mean_loss: float | None = None
@@ -238,6 +246,15 @@ class Trainer:
         return lowrank_sparse_loss(
             x.reshape(-1, c, h, w), sparse, self.config.lam_scale, self.config.tv
         )
+
+    def checkpoint_state(self) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """Copies of the weights and Adam's state, and the step count, taken together."""
+        with self._lock:
+            return (
+                copy.deepcopy(self.model.state_dict()),
+                copy.deepcopy(self.optimizer.state_dict()),
+                self.steps,
+            )
 
     def eval_model(self) -> Any:
         """A frozen copy of the model for inference (eval mode, no gradients)."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -165,6 +166,27 @@ def test_save_and_resume(tmp_path: Path):
         assert seg.ready and masks[0].shape == (48, 64)
 
 
+def test_resume_goes_on_with_steps_version_and_optimiser(tmp_path: Path):
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+
+    path = tmp_path / "online.pt"
+    with ss.create("deepls", **{**ONLINE, "save": str(path)}) as seg:
+        run_frames(seg, 12)
+        before = seg.stats()
+    meta = load_checkpoint(path).meta
+    assert meta["steps"] == before["train_steps"] > 0 and meta["version"] == before["model_version"]
+    assert meta["optimizer"]["state"]  # Adam's moments travel with the weights
+    with ss.create("deepls", **{**ONLINE, "start": str(path)}) as seg:
+        run_frames(seg, 1)
+        assert seg.stats()["model_version"] == before["model_version"]
+        run_frames(seg, 8)
+        after = seg.stats()
+        trainer = seg._learner.trainer
+        assert trainer.optimizer.param_groups[0]["lr"] == seg.config.train.lr
+    assert after["train_steps"] > before["train_steps"]
+    assert after["model_version"] > before["model_version"]
+
+
 def test_async_training_rate_can_be_capped():
     import time
 
@@ -254,3 +276,36 @@ def test_a_trainer_failure_after_the_last_frame_fails_close(monkeypatch):
     with pytest.raises(TrainerError, match="disk on fire"):
         seg.close()
     seg.close()  # idempotent: the error was reported once
+
+
+def _leaving_object_frames(n: int = 48, leave: int = 30) -> list[np.ndarray]:
+    """A dark box stands from the first frame, then walks off to the right from ``leave``."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.random((120, 160)).astype(np.float32), (0, 0), 3)
+    base = 0.35 + 0.3 * np.linspace(0, 1, 160)[None, :] + 0.5 * (texture - texture.mean())
+    frames = []
+    for t in range(n):
+        img = base.copy()
+        x0 = 20 if t < leave else 70 + 3 * (t - leave)
+        img[30:90, x0 : x0 + 24] = 0.08
+        frames.append(np.clip(img * 255, 0, 255).astype(np.uint8))
+    return frames
+
+
+@pytest.mark.parametrize("ghosts", [0.0, 2.0])
+def test_a_ghost_is_dropped(ghosts):
+    """Where the box stood is a ghost once it leaves: kept without the policy, gone with it."""
+    params = {"mode": "sync", "train_every": 1000, "window": 16, "stride": 1, "ghosts": ghosts}
+    old = np.zeros((120, 160), bool)
+    old[34:86, 24:40] = True
+    with ss.create("deepls", **params) as seg:
+        masks = [seg.apply(f) > 0 for f in _leaving_object_frames()]
+    ghost_left = [float(m[old].mean()) for m in masks[31:38]]
+    walking = [
+        float(masks[t][34:86, 74 + 3 * (t - 30) : 90 + 3 * (t - 30)].mean()) for t in range(31, 38)
+    ]
+    assert min(walking) > 0.3  # the box that walks is found either way
+    if ghosts:
+        assert max(ghost_left) < 0.05
+    else:
+        assert min(ghost_left) > 0.5  # the window has not forgotten it yet
