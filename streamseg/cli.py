@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import signal
 import sys
 import threading
@@ -39,27 +40,39 @@ def _stdout_console() -> Any:
 
 
 class _Stopper:
-    """Turns SIGINT/SIGTERM into a stop between frames; a second SIGINT aborts at once."""
+    """Turns SIGINT/SIGTERM into a stop between frames; a second SIGINT aborts at once.
+
+    The handler runs on the main thread between two bytecodes, possibly while that
+    thread holds a lock that ``Event.set``, ``Thread.start`` or a source's ``cancel``
+    also take (inside ``stop.wait()``, say): calling them there could deadlock. So the
+    handler only records the signal and puts it on a ``SimpleQueue`` (reentrant by
+    design); a watcher thread started on entry does the rest.
+    """
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.signum: int | None = None
         self.source: Any = None
         self._previous: dict[int, Any] = {}
+        self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._watcher: threading.Thread | None = None
 
     def _handle(self, signum: int, _frame: Any) -> None:
         if self.signum is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.signum = signum
-        # Not event.set() here: the handler runs on the main thread, which may hold the
-        # event's own lock inside stop.wait() at this moment (a non-reentrant lock: a
-        # deadlock). A short-lived thread sets it as soon as the lock is free.
-        threading.Thread(target=self.event.set, name="streamseg-stop", daemon=True).start()
-        if self.source is not None:
-            self.source.cancel()
+        self._queue.put(signum)
+
+    def _watch(self) -> None:
+        while self._queue.get() is not None:
+            self.event.set()
+            if self.source is not None:
+                self.source.cancel()
 
     def __enter__(self) -> _Stopper:
         if threading.current_thread() is threading.main_thread():
+            self._watcher = threading.Thread(target=self._watch, name="streamseg-stop", daemon=True)
+            self._watcher.start()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
@@ -67,6 +80,9 @@ class _Stopper:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+        if self._watcher is not None:
+            self._queue.put(None)
+            self._watcher.join(timeout=5)
 
     @property
     def stopped(self) -> bool:

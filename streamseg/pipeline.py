@@ -198,7 +198,9 @@ def run(
                     due = first_stamp[1] + frame.timestamp - first_stamp[0]
                     if due > t0:
                         if stop is not None:
-                            stop.wait(due - t0)  # a stop ends the wait, not just the next one
+                            if stop.wait(due - t0):  # a stop ends the wait and the run
+                                stats.interrupted = True
+                                break
                         else:
                             time.sleep(due - t0)
                         t0 = time.perf_counter()

@@ -108,10 +108,12 @@ class DeepLS(Segmenter):
             hold: seconds a stopped object is kept out of the window (see the module doc).
             ghosts: a blob whose outline has this many times more gradient in the
                 window's median than in the frame is a ghost (where an object was, see
-                :mod:`~streamseg.segmenters.ghosts`): its still pixels are dropped from
-                the mask (0: off). The window is left alone: it forgets the ghost as it
-                forgets any object (writing the frame into it there measured worse: a
-                person walking out of his own ghost got absorbed).
+                :mod:`~streamseg.segmenters.ghosts`): its pixels that did not change
+                since the window's newest frame are dropped from the mask (0: off). Needs
+                the window: online models and frozen ones that see the window context.
+                The window is left alone: it forgets the ghost as it forgets any object
+                (writing the frame into it there measured worse: a person walking out
+                of his own ghost got absorbed).
             trainer_threads: torch threads of the trainer.
             max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
                 cap lets many cameras share a machine.
@@ -309,7 +311,7 @@ class DeepLS(Segmenter):
         if start != "random":
             net, model, meta = self._read_checkpoint(start)
             state = model.state_dict()
-            if c.start != "builtin":
+            if c.start != "builtin" and "optimizer" in meta:
                 # A checkpoint of an online run (--resume): go on with its optimiser
                 # state, step count and model version rather than starting them over.
                 resumed = meta
@@ -567,7 +569,12 @@ class DeepLS(Segmenter):
 
     def reset(self) -> None:
         """Restart: a frozen model forgets its frame history; an online one starts over."""
-        self._close_learner()
+        try:
+            self._close_learner()
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
         self._history.clear()
         self._seen = 0
         self._last = None
@@ -584,10 +591,12 @@ class DeepLS(Segmenter):
     def _close_learner(self) -> None:
         if self._learner is not None:
             self._learner.close()
-            if self.config.save:
-                self.save(self.config.save)  # the last good weights, even if it failed
-            # A failure after the last frame's check must not end the run as a success.
-            self._learner.check()
+            try:
+                if self.config.save:
+                    self.save(self.config.save)  # the last good weights, even if it failed
+            finally:
+                # A failure after the last frame's check must not end the run as a success.
+                self._learner.check()
 
     def close(self) -> None:
         try:

@@ -109,7 +109,9 @@ class Trainer:
     def _snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
         return (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
 
-    def _rollback(self, reason: str) -> None:
+    def _rollback(self, reason: str, exploded: bool = False) -> None:
+        if not exploded:
+            self._exploded = 0  # explosions count as a new level only in a row
         self.model.load_state_dict(self._good[0])
         self.optimizer.load_state_dict(self._good[1])
         self.rollbacks += 1
@@ -194,7 +196,9 @@ class Trainer:
         if self._mean_loss is not None and value > self.config.explode * self._mean_loss:
             self._exploded += 1
             if self._exploded < NEW_LEVEL_AFTER:
-                self._rollback(f"loss {value:.3g} exploded (running mean {self._mean_loss:.3g})")
+                self._rollback(
+                    f"loss {value:.3g} exploded (running mean {self._mean_loss:.3g})", True
+                )
                 return float("nan")
             log.info(
                 "deepls: loss %.3g for %d steps on the last good weights: the scene changed, "
@@ -223,6 +227,7 @@ class Trainer:
         return value
 
     def _reject(self, reason: str) -> None:
+        self._exploded = 0
         self.rollbacks += 1
         log.warning(
             "deepls: training step %d skipped (%s); %d so far", self.steps, reason, self.rollbacks

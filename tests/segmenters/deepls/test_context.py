@@ -16,3 +16,9 @@ def test_context_equals_numpy_median_and_mad(n, shape):
     np.testing.assert_array_equal(window_context(frames, "median_mad"), np.concatenate(chw))
     np.testing.assert_array_equal(window_context(frames, "median"), chw[0])
     assert window_context(frames, "none").shape == (0, 12, 16)
+
+
+def test_integer_frames_do_not_wrap():
+    frames = np.array([[[10]], [[250]], [[20]]], np.uint8)
+    med, mad = window_context(frames, "median_mad")[:, 0, 0]
+    assert med == 20 and abs(mad - 1.4826 * 10) < 1e-4

@@ -176,13 +176,15 @@ def test_resume_goes_on_with_steps_version_and_optimiser(tmp_path: Path):
     meta = load_checkpoint(path).meta
     assert meta["steps"] == before["train_steps"] > 0 and meta["version"] == before["model_version"]
     assert meta["optimizer"]["state"]  # Adam's moments travel with the weights
-    with ss.create("deepls", **{**ONLINE, "start": str(path)}) as seg:
+    lr = 1e-4  # the configuration's rate wins over the saved one
+    with ss.create("deepls", **{**ONLINE, "start": str(path), "train": {"lr": lr}}) as seg:
         run_frames(seg, 1)
         assert seg.stats()["model_version"] == before["model_version"]
+        trainer = seg._learner.trainer
+        assert trainer.optimizer.state  # Adam's moments loaded before any new step
+        assert trainer.optimizer.param_groups[0]["lr"] == lr
         run_frames(seg, 8)
         after = seg.stats()
-        trainer = seg._learner.trainer
-        assert trainer.optimizer.param_groups[0]["lr"] == seg.config.train.lr
     assert after["train_steps"] > before["train_steps"]
     assert after["model_version"] > before["model_version"]
 
@@ -309,3 +311,18 @@ def test_a_ghost_is_dropped(ghosts):
         assert max(ghost_left) < 0.05
     else:
         assert min(ghost_left) > 0.5  # the window has not forgotten it yet
+
+
+def test_colour_frames_through_the_ghost_and_hold_policies():
+    params = {**ONLINE, "net": {"width": 4, "colour": True}, "hold": 1.0, "ghosts": 2.0}
+    frames = _leaving_object_frames(40)
+    with ss.create("deepls", **params) as seg:
+        for f in frames:
+            assert seg.apply(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR)).shape == (120, 160)
+
+
+def test_an_offline_checkpoint_as_start_is_not_a_resume():
+    path = str(tiny_checkpoint("unet"))  # a streamseg-train checkpoint: no optimiser state
+    with ss.create("deepls", **{**ONLINE, "start": path, "net": {"width": 4}}) as seg:
+        run_frames(seg, 1)
+        assert seg.stats()["model_version"] == 0 and seg._learner.trainer.steps == 0

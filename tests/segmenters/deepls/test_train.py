@@ -88,20 +88,50 @@ def test_a_lasting_new_loss_level_is_accepted():
     assert trainer.rollbacks == NEW_LEVEL_AFTER - 1 and trainer.steps == 3 + 4
 
 
-def test_eval_model_waits_for_a_step_in_progress():
+def test_eval_model_waits_for_a_step_in_progress(monkeypatch):
     import threading
 
     frames = synthetic_frames(8)
     trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0))
+    inside, release = threading.Event(), threading.Event()
+    real = Trainer._step
+
+    def slow_step(self, *args):
+        inside.set()
+        release.wait(5)
+        return real(self, *args)
+
+    monkeypatch.setattr(Trainer, "_step", slow_step)
+    stepper = threading.Thread(target=trainer.step, args=(frames,))
+    stepper.start()
+    assert inside.wait(5)  # a step is running on the "trainer thread"
     copies = []
-    with trainer._lock:  # a step is running on the trainer thread
-        reader = threading.Thread(target=lambda: copies.append(trainer.eval_model()))
+    for read in (trainer.eval_model, trainer.checkpoint_state):
+        reader = threading.Thread(target=lambda read=read: copies.append(read()))
         reader.start()
         reader.join(0.2)
-        assert reader.is_alive() and not copies
-    reader.join(5)
-    assert len(copies) == 1
-    assert math.isfinite(trainer.step(frames))
+        assert reader.is_alive()  # waits for the step
+        copies.append(reader)
+    release.set()
+    stepper.join(5)
+    for item in copies:
+        if isinstance(item, threading.Thread):
+            item.join(5)
+    state, optimizer, steps = next(c for c in copies if isinstance(c, tuple))
+    assert steps == 1 == trainer.steps and optimizer["state"]
+
+
+def test_explosions_count_only_in_a_row():
+    frames = synthetic_frames(8)
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0, explode=2.0))
+    for _ in range(3):
+        trainer.step(frames)
+    bad = frames.copy()
+    bad[0, 0, 0] = np.nan
+    for _ in range(3):  # exploding steps, each broken by a refused batch
+        assert math.isnan(trainer.step(frames * 1e4))
+        assert math.isnan(trainer.step(bad))
+    assert trainer.steps == 3
 
 
 def test_rpca_gap_reports_the_objective_ratio():
