@@ -251,22 +251,19 @@ class DeepLS(Segmenter):
         c = self.config
         return OnnxRunner(c.ort_threads, c.providers or None, c.half, c.io_binding)
 
-    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, dict[str, Any]]:
-        """``(ModelConfig, torch model with the weights, training metadata)`` of a ``.pt``."""
+    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, Any]:
+        """``(ModelConfig, torch model with the weights, the Checkpoint)`` of a ``.pt``."""
         from streamseg.segmenters.deepls.checkpoint import load_checkpoint
         from streamseg.segmenters.deepls.model import model_from_checkpoint
 
         ckpt = load_checkpoint(path)
         net, model = model_from_checkpoint(ckpt, str(path))
-        return net, model, ckpt.meta
+        return net, model, ckpt
 
     def _load_checkpoint(self, path: Any) -> None:
-        from streamseg.segmenters.deepls.checkpoint import load_checkpoint
-        from streamseg.segmenters.deepls.model import model_from_checkpoint
         from streamseg.segmenters.deepls.onnx import export_bytes
 
-        ckpt = load_checkpoint(path)
-        net, model = model_from_checkpoint(ckpt, str(path))
+        net, model, ckpt = self._read_checkpoint(path)
         self._net, self._size = net, ckpt.size
         if ckpt.meta.get("context") is not None:
             # Two-pass training stored the clip's median/MAD: segment against the same.
@@ -309,12 +306,12 @@ class DeepLS(Segmenter):
                 start = "random"
         resumed: dict[str, Any] = {}
         if start != "random":
-            net, model, meta = self._read_checkpoint(start)
+            net, model, ckpt = self._read_checkpoint(start)
             state = model.state_dict()
-            if c.start != "builtin" and "optimizer" in meta:
+            if c.start != "builtin" and "optimizer" in ckpt.meta:
                 # A checkpoint of an online run (--resume): go on with its optimiser
                 # state, step count and model version rather than starting them over.
-                resumed = meta
+                resumed = ckpt.meta
         self._net = net
         self._size = processing_size(image.shape[0], image.shape[1], c.area)
         train = c.train if c.train.seed == c.seed else dataclasses.replace(c.train, seed=c.seed)
