@@ -28,6 +28,10 @@ told from objects by their outline, which is an edge of the window's median rath
 than of the frame (:mod:`~streamseg.segmenters.ghosts`); their still pixels are left
 out of the mask (``ghosts``, the edge ratio; 0: off).
 
+Outlines: the mask comes from the processing size and overshoots objects by a few
+pixels; a Σ-Δ background at the frame's size trims it to where the frame really
+changed (:mod:`~streamseg.segmenters.outline`; ``outline``, in noise scales; 0: off).
+
 This module must not import torch at import time (the registry loads it for
 ``streamseg list``); the inference backend is loaded when the first frame comes.
 """
@@ -49,6 +53,7 @@ from streamseg.registry import register
 from streamseg.segmenters.base import Segmenter
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
 from streamseg.segmenters.masking import MaskRule, residual_score
+from streamseg.segmenters.outline import Outline
 from streamseg.segmenters.preprocess import to_processing
 from streamseg.window import FrameWindow
 
@@ -65,6 +70,7 @@ class _Segmented(NamedTuple):
     residual: np.ndarray | None  # S (None before any model)
     small: np.ndarray | None  # the mask at processing size (ghost/hold policies only)
     ghost: np.ndarray | None  # ghost pixels at processing size (None: none)
+    frame: np.ndarray  # the frame as given (the outline's background learns from it)
 
 
 def _dilate(where: np.ndarray) -> np.ndarray:
@@ -114,6 +120,12 @@ class DeepLS(Segmenter):
                 The window is left alone: it forgets the ghost as it forgets any object
                 (writing the frame into it there measured worse: a person walking out
                 of his own ghost got absorbed).
+            outline: trim the mask to the pixels where the frame, at its own size,
+                differs from a full-resolution background by more than this many noise
+                scales (and ``mask.floor``); see :mod:`~streamseg.segmenters.outline`
+                (0: off; 3: three standard deviations of the noise). The background
+                learns from the frames the window keeps, so it needs the window like
+                ``ghosts``.
             trainer_threads: torch threads of the trainer.
             max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
                 cap lets many cameras share a machine.
@@ -146,6 +158,7 @@ class DeepLS(Segmenter):
         publish_seconds: float = 2.0
         hold: float = 0.0
         ghosts: float = 2.0
+        outline: float = 3.0
         trainer_threads: int = 1
         max_steps_per_s: float = 0.0
         backend: Literal["onnx", "torch"] = "onnx"
@@ -156,7 +169,7 @@ class DeepLS(Segmenter):
         net: ModelConfig = field(default_factory=ModelConfig)
         train: TrainConfig = field(default_factory=TrainConfig)
         area: int = 4800
-        mask: MaskRule = field(default_factory=lambda: MaskRule(k=5.0, floor=0.10, blur=0.8))
+        mask: MaskRule = field(default_factory=lambda: MaskRule(k=5.0, floor=0.07, blur=0.8))
         fps: float = 0.0
         seed: int = 0
 
@@ -174,6 +187,7 @@ class DeepLS(Segmenter):
             check(self.publish_seconds > 0, "publish_seconds must be > 0")
             check(self.hold >= 0, "hold must be >= 0 seconds")
             check(self.ghosts >= 0, "ghosts must be >= 0 (0: off)")
+            check(self.outline >= 0, "outline must be >= 0 (0: off)")
             check(self.fps >= 0, "fps must be >= 0 (0: the source's)")
 
     def __init__(self, config: Any | None = None) -> None:
@@ -190,6 +204,7 @@ class DeepLS(Segmenter):
         self._ctx: tuple[int, np.ndarray] | None = None
         self._med: tuple[int, np.ndarray] | None = None
         self._fixed_ctx: np.ndarray | None = None
+        self._outline: Outline | None = None
 
     @property
     def online(self) -> bool:
@@ -362,7 +377,10 @@ class DeepLS(Segmenter):
                 held = _dilate(held)
                 x = np.where(held if x.ndim == 2 else held[..., None], self._median(), x)
                 x = x.astype(np.float32)
-        self._window.push(x)
+        kept = self._window.push(x)
+        outline = self._outliner()
+        if kept and outline is not None:
+            outline.update(seg.frame)  # one grey level per window frame: the window's pace
         if self._learner is not None:
             self._learner.after_frame()
 
@@ -473,23 +491,34 @@ class DeepLS(Segmenter):
             ghost &= still if still.ndim == 2 else still.all(axis=2)
         return ghost if ghost.any() else None
 
+    def _outliner(self) -> Outline | None:
+        """The full-resolution outline (None: off, or no window to pace it)."""
+        if self.config.outline <= 0 or self._window is None:
+            return None
+        if self._outline is None:
+            self._outline = Outline(self.config.outline, self.config.mask.floor)
+        return self._outline
+
     def _segment(self, image: np.ndarray, advance: bool = False) -> _Segmented:
         x = self._prepare(image)
         residual = self._residual(x, advance)
         if residual is None:
-            return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, None)
+            return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, None, image)
         score = residual_score(residual)
         self._last = (image, residual)
         mask = self.config.mask(score, image.shape[:2])
+        small = ghost = None
         # The processing-size mask serves the ghost and hold policies: skip it when both are off.
-        if self.config.ghosts <= 0 and self.config.hold <= 0:
-            return _Segmented(x, mask, residual, None, None)
-        small = self.config.mask(score)
-        ghost = self._ghosts(x, small)
-        if ghost is not None:
-            small[ghost] = 0
-            mask[_to_size(ghost, image.shape[:2])] = 0
-        return _Segmented(x, mask, residual, small, ghost)
+        if self.config.ghosts > 0 or self.config.hold > 0:
+            small = self.config.mask(score)
+            ghost = self._ghosts(x, small)
+            if ghost is not None:
+                small[ghost] = 0
+                mask[_to_size(ghost, image.shape[:2])] = 0
+        outline = self._outliner()
+        if outline is not None:
+            mask = outline(mask, image)
+        return _Segmented(x, mask, residual, small, ghost, image)
 
     # -- the segmenter interface ------------------------------------------------------------
 
@@ -516,6 +545,10 @@ class DeepLS(Segmenter):
         ghost = self._ghosts(x, self.config.mask(score)) if self.config.ghosts > 0 else None
         if ghost is not None:
             out[_to_size(ghost, image.shape[:2])] = 0.0
+        outline = self._outliner()
+        changed = outline.changed(image) if outline is not None else None
+        if changed is not None:
+            out[~changed] = 0.0
         return out
 
     def _learn_one(self, image: np.ndarray) -> None:
@@ -578,6 +611,7 @@ class DeepLS(Segmenter):
         self._ctx = None
         self._med = None
         self._age = None
+        self._outline = None
         if self._window is not None:
             self._window.clear()
         if self.online:

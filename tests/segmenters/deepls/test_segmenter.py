@@ -313,6 +313,25 @@ def test_a_ghost_is_dropped(ghosts):
         assert min(ghost_left) > 0.5  # the window has not forgotten it yet
 
 
+def test_the_outline_trims_the_rim_of_the_processing_size_mask():
+    """The box walks; at 80×60 its mask overshoots, the full-size outline cuts it back."""
+    frames = _leaving_object_frames()
+    inside, rim = {}, {}
+    for outline in (0.0, 3.0):
+        params = {"mode": "sync", "train_every": 1000, "window": 16, "stride": 1}
+        with ss.create("deepls", **params, outline=outline) as seg:
+            masks = [seg.apply(f) > 0 for f in frames]
+            scores = [seg.score_one(f) for f in frames[-2:]]
+        box = np.zeros((120, 160), bool)
+        box[30:90, 70 + 3 * 17 : 94 + 3 * 17] = True  # where it is in the last frame
+        inside[outline] = float(masks[-1][box].mean())
+        rim[outline] = int(masks[-1][~box].sum())
+        # score_one (precision–recall curves) applies the outline too: it agrees with the mask.
+        assert ((scores[-1] > 0.5) == masks[-1]).mean() > 0.99
+    assert inside[0.0] > 0.95 and inside[3.0] > 0.95
+    assert rim[3.0] < 0.5 * rim[0.0]
+
+
 def test_colour_frames_through_the_ghost_and_hold_policies():
     params = {**ONLINE, "net": {"width": 4, "colour": True}, "hold": 1.0, "ghosts": 2.0}
     frames = _leaving_object_frames(40)
