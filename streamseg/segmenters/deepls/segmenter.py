@@ -124,8 +124,9 @@ class DeepLS(Segmenter):
                 differs from a full-resolution background by more than this many noise
                 scales (and ``mask.floor``); see :mod:`~streamseg.segmenters.outline`
                 (0: off; 3: three standard deviations of the noise). The background
-                learns from the frames the window keeps, so it needs the window like
-                ``ghosts``.
+                learns from the frames the window keeps (not from held pixels), so like
+                ``ghosts`` it works for online models and frozen ones that see the window
+                context, not for frozen models without it (``net.context=none``, SLNet).
             trainer_threads: torch threads of the trainer.
             max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
                 cap lets many cameras share a machine.
@@ -139,7 +140,8 @@ class DeepLS(Segmenter):
             net: the architecture (a checkpoint's wins when one is loaded).
             train: how the model trains.
             area: processing size in pixels (aspect ratio kept).
-            mask: the mask rule.
+            mask: the mask rule. Its ``floor`` (the smallest change called foreground)
+                also bounds the outline and tells the ghost policy which pixels are still.
             fps: frame rate for ``hold``; 0: the source's, which the pipeline fills in
                 (25 when the source does not say, or when used as a library).
             seed: seed of initialisation and sampling.
@@ -364,6 +366,7 @@ class DeepLS(Segmenter):
         if self._window is None:
             return  # a frozen model without context keeps no state
         x = seg.x
+        held_full = None  # held pixels at the frame's size: the outline must not learn them either
         if self._age is None:  # reset() dropped it; a frozen model does not load again
             self._age = np.zeros(x.shape[:2], np.int32)
         if seg.residual is not None and seg.small is not None and self.config.hold > 0:
@@ -374,13 +377,14 @@ class DeepLS(Segmenter):
                 # The window's own median there, not the net's L = d − S: S rarely takes
                 # the whole object, so L keeps a trace of it that the median would slowly
                 # learn. Dilated by a pixel, because the mask's rim is what leaks first.
+                held_full = _to_size(held, seg.frame.shape[:2])
                 held = _dilate(held)
                 x = np.where(held if x.ndim == 2 else held[..., None], self._median(), x)
                 x = x.astype(np.float32)
         kept = self._window.push(x)
         outline = self._outliner()
         if kept and outline is not None:
-            outline.update(seg.frame)  # one grey level per window frame: the window's pace
+            outline.update(seg.frame, held_full)  # one grey level per frame the window keeps
         if self._learner is not None:
             self._learner.after_frame()
 
@@ -496,7 +500,8 @@ class DeepLS(Segmenter):
         if self.config.outline <= 0 or self._window is None:
             return None
         if self._outline is None:
-            self._outline = Outline(self.config.outline, self.config.mask.floor)
+            assert self._net is not None
+            self._outline = Outline(self.config.outline, self.config.mask.floor, self._net.colour)
         return self._outline
 
     def _segment(self, image: np.ndarray, advance: bool = False) -> _Segmented:

@@ -211,17 +211,23 @@ def test_stopped_object_policy_window_span_and_hold():
     # Pixels covered by the stopping object during the whole stop (the others move on).
     region = np.logical_and.reduce([scene.render(t)[1] > 0 for t in range(a, b)])
     window, stride = 16, 2
-    recall = {}
+    recall, learned = {}, {}
     for hold in (0.0, 4.0):  # 4 s = 100 frames, longer than the 75-frame stop
         params = {"window": window, "stride": stride, "hold": hold, "train_every": 4}
         with ss.create("deepls", mode="sync", seed=0, **params) as seg:
-            masks = [seg.apply(scene.render(t)[0]) for t in range(b)]
+            masks = [seg.apply(scene.render(t)[0]) for t in range(a)]
+            before = seg._outline._background.astype(int)
+            masks += [seg.apply(scene.render(t)[0]) for t in range(a, b)]
+            after = seg._outline._background.astype(int)
         recall[hold] = np.array([(m[region] > 0).mean() for m in masks[a:b]])
+        # How far the outline's full-size background moved toward the stopped object.
+        learned[hold] = float(np.abs(after - before)[region].mean())
     span = window * stride
     for hold, r in recall.items():
         assert r[:4].mean() > 0.4, f"hold={hold}: the object is not detected when it stops"
     assert recall[0.0][span:].max() < 0.1, "without hold it should be background after a span"
     assert recall[4.0][-20:].mean() > 0.8 * recall[4.0][:4].mean(), "hold did not keep it"
+    assert learned[0.0] > 10 and learned[4.0] < 0.1 * learned[0.0], learned  # nor the outline
 
 
 def test_slnet_stack_spans_the_window_stride():
@@ -320,14 +326,15 @@ def test_the_outline_trims_the_rim_of_the_processing_size_mask():
     for outline in (0.0, 3.0):
         params = {"mode": "sync", "train_every": 1000, "window": 16, "stride": 1}
         with ss.create("deepls", **params, outline=outline) as seg:
-            masks = [seg.apply(f) > 0 for f in frames]
-            scores = [seg.score_one(f) for f in frames[-2:]]
+            masks = [seg.apply(f) > 0 for f in frames[:-1]]
+            score = seg.score_one(frames[-1])  # before apply moves the background toward it
+            masks.append(seg.apply(frames[-1]) > 0)
         box = np.zeros((120, 160), bool)
         box[30:90, 70 + 3 * 17 : 94 + 3 * 17] = True  # where it is in the last frame
         inside[outline] = float(masks[-1][box].mean())
         rim[outline] = int(masks[-1][~box].sum())
         # score_one (precision–recall curves) applies the outline too: it agrees with the mask.
-        assert ((scores[-1] > 0.5) == masks[-1]).mean() > 0.99
+        assert ((score > 0.5) == masks[-1]).mean() > 0.99
     assert inside[0.0] > 0.95 and inside[3.0] > 0.95
     assert rim[3.0] < 0.5 * rim[0.0]
 
