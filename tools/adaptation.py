@@ -35,14 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--methods", default="deepls,rpca,mog2")
-    parser.add_argument("--frames", type=int, default=600)
-    parser.add_argument("--jump-at", type=int, default=300)
-    parser.add_argument("--size", default="320x240")
-    parser.add_argument("--smooth", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", default=None)
-    parser.add_argument("--plot", default=None)
+    parser.add_argument(
+        "--methods", default="deepls,rpca,mog2", help="comma-separated registry names"
+    )
+    parser.add_argument("--frames", type=int, default=600, help="frames of the scene")
+    parser.add_argument(
+        "--jump-at", type=int, default=300, help="frame where the scene becomes 30 %% brighter"
+    )
+    parser.add_argument("--size", default="320x240", help="frame size WxH")
+    parser.add_argument(
+        "--smooth", type=int, default=10, help="frames F is averaged over before it is compared"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic scene")
+    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--plot", default=None, help="write the F-over-time plot here (PNG)")
     args = parser.parse_args(argv)
 
     import torch

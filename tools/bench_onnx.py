@@ -52,9 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="320x240,640x480")
-    parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument(
+        "--sizes", default="320x240,640x480", help="comma-separated frame sizes WxH"
+    )
+    parser.add_argument(
+        "--threads", default="1,2", help="comma-separated thread counts (torch and ORT)"
+    )
+    parser.add_argument("--repeat", type=int, default=50, help="timed runs per measurement")
     parser.add_argument(
         "--set",
         action="append",
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="deepls parameter, e.g. net.width=16 or area=4800",
     )
-    parser.add_argument("--json", default=None)
+    parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
 
     import torch

@@ -83,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--frames", type=int, default=20000)
-    parser.add_argument("--method", default="deepls")
-    parser.add_argument("--size", default="320x240")
+    parser.add_argument("--frames", type=int, default=20000, help="frames to run")
+    parser.add_argument("--method", default="deepls", help="registry name")
+    parser.add_argument("--size", default="320x240", help="frame size WxH")
     parser.add_argument("--rtsp", action="store_true", help="read the loopback RTSP server")
     parser.add_argument(
         "--rtsp-fps",
@@ -101,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="method parameter (e.g. mode=async)",
     )
-    parser.add_argument("--json", default=None)
-    parser.add_argument("--plot", default=None)
+    parser.add_argument("--json", default=None, help="write the samples here")
+    parser.add_argument("--plot", default=None, help="write the RSS/threads plot here (PNG)")
     args = parser.parse_args(argv)
 
     import streamseg as ss

@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--out", default=str(Path(__file__).resolve().parents[1] / "streamseg" / "models")
+        "--out",
+        default=str(Path(__file__).resolve().parents[1] / "streamseg" / "models"),
+        help="folder of the checkpoints (default: the package's models/)",
     )
     parser.add_argument("--scenes", type=int, default=6, help="synthetic scenes (seeds)")
     parser.add_argument("--frames", type=int, default=120, help="frames rendered per scene")
@@ -43,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="gradient steps (default: 1000 for unet, 300 for slnet, as shipped)",
     )
-    parser.add_argument("--family", default="unet,slnet")
+    parser.add_argument(
+        "--family", default="unet,slnet", help="which starting models: unet, slnet or both"
+    )
     parser.add_argument(
         "--set",
         action="append",

@@ -102,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="deepls parameter, e.g. train.steps=200",
     )
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--frontier", action="store_true")
-    parser.add_argument("--json", default=None)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for training")
+    parser.add_argument(
+        "--frontier", action="store_true", help="train the F-vs-cost grid instead of the default"
+    )
+    parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
 
     from streamseg.config import params_from_overrides
