@@ -122,11 +122,15 @@ class DeepLS(Segmenter):
                 of his own ghost got absorbed).
             outline: trim the mask to the pixels where the frame, at its own size,
                 differs from a full-resolution background by more than this many noise
-                scales (and ``mask.floor``); see :mod:`~streamseg.segmenters.outline`
+                scales (and ``change_floor``); see :mod:`~streamseg.segmenters.outline`
                 (0: off; 3: three standard deviations of the noise). The background
                 learns from the frames the window keeps (not from held pixels), so like
                 ``ghosts`` it works for online models and frozen ones that see the window
                 context, not for frozen models without it (``net.context=none``, SLNet).
+            change_floor: the smallest change of a frame's intensity (frames scaled to
+                [0, 1]) that counts: the outline's floor, and what the ghost policy calls
+                still. A property of the camera's frames, unlike ``mask.floor``, which
+                thresholds the net's |S|.
             trainer_threads: torch threads of the trainer.
             max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
                 cap lets many cameras share a machine.
@@ -140,8 +144,7 @@ class DeepLS(Segmenter):
             net: the architecture (a checkpoint's wins when one is loaded).
             train: how the model trains.
             area: processing size in pixels (aspect ratio kept).
-            mask: the mask rule. Its ``floor`` (the smallest change called foreground)
-                also bounds the outline and tells the ghost policy which pixels are still.
+            mask: the mask rule on the net's |S|.
             fps: frame rate for ``hold``; 0: the source's, which the pipeline fills in
                 (25 when the source does not say, or when used as a library).
             seed: seed of initialisation and sampling.
@@ -161,6 +164,7 @@ class DeepLS(Segmenter):
         hold: float = 0.0
         ghosts: float = 2.0
         outline: float = 3.0
+        change_floor: float = 0.07
         trainer_threads: int = 1
         max_steps_per_s: float = 0.0
         backend: Literal["onnx", "torch"] = "onnx"
@@ -190,6 +194,7 @@ class DeepLS(Segmenter):
             check(self.hold >= 0, "hold must be >= 0 seconds")
             check(self.ghosts >= 0, "ghosts must be >= 0 (0: off)")
             check(self.outline >= 0, "outline must be >= 0 (0: off)")
+            check(0 <= self.change_floor < 1, "change_floor must be in [0, 1)")
             check(self.fps >= 0, "fps must be >= 0 (0: the source's)")
 
     def __init__(self, config: Any | None = None) -> None:
@@ -490,8 +495,8 @@ class DeepLS(Segmenter):
         if ghost.any() and newest is not None:
             # Only where the scene is still: a person walking out of his own ghost merges
             # with it into one blob, and his moving pixels must stay foreground. "Still"
-            # uses the mask's own floor: a change it would not call foreground.
-            still = np.abs(x - newest) < self.config.mask.floor
+            # is a change below ``change_floor``.
+            still = np.abs(x - newest) < self.config.change_floor
             ghost &= still if still.ndim == 2 else still.all(axis=2)
         return ghost if ghost.any() else None
 
@@ -501,7 +506,7 @@ class DeepLS(Segmenter):
             return None
         if self._outline is None:
             assert self._net is not None
-            self._outline = Outline(self.config.outline, self.config.mask.floor, self._net.colour)
+            self._outline = Outline(self.config.outline, self.config.change_floor, self._net.colour)
         return self._outline
 
     def _segment(self, image: np.ndarray, advance: bool = False) -> _Segmented:

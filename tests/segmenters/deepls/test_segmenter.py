@@ -352,3 +352,15 @@ def test_an_offline_checkpoint_as_start_is_not_a_resume():
     with ss.create("deepls", **{**ONLINE, "start": path, "net": {"width": 4}}) as seg:
         run_frames(seg, 1)
         assert seg.stats()["model_version"] == 0 and seg._learner.trainer.steps == 0
+
+
+def test_the_change_floor_is_the_outlines_not_the_masks():
+    """``mask.floor`` thresholds the net's |S|; ``change_floor`` the frame's own change."""
+    frames = _leaving_object_frames(6)
+    params = {"mode": "sync", "train_every": 1000, "window": 4, "stride": 1}
+    with ss.create("deepls", **params, change_floor=0.05, mask={"floor": 0.03}) as seg:
+        for f in frames:
+            seg.apply(f)
+        assert seg._outline is not None and seg._outline.floor == 0.05
+    with pytest.raises(ConfigError, match="change_floor"):
+        ss.create("deepls", change_floor=1.0)
