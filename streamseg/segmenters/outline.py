@@ -2,8 +2,7 @@
 
 DeepLS segments a small copy of the frame (80×60 for a 320×240 frame), so its mask,
 upsampled to the frame's size, overshoots every object by a few pixels: a rim of
-background around each car or person, which was most of its false positives on CDnet
-highway and SBI CAVIAR2. A cheap background at the frame's own resolution trims that
+background around each car or person. A cheap background at the frame's own resolution trims that
 rim: a pixel stays foreground only where the frame differs from the background there.
 
 The background is a Σ-Δ approximate median (McFarlane & Schofield, "Segmentation and

@@ -68,8 +68,7 @@ class _Segmented(NamedTuple):
     x: np.ndarray  # the frame at processing size
     mask: np.ndarray  # at the frame's size
     residual: np.ndarray | None  # S (None before any model)
-    small: np.ndarray | None  # the mask at processing size (ghost/hold policies only)
-    ghost: np.ndarray | None  # ghost pixels at processing size (None: none)
+    small: np.ndarray | None  # the mask at processing size, ghosts removed (hold policy)
     frame: np.ndarray  # the frame as given (the outline's background learns from it)
 
 
@@ -513,11 +512,11 @@ class DeepLS(Segmenter):
         x = self._prepare(image)
         residual = self._residual(x, advance)
         if residual is None:
-            return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, None, image)
+            return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, image)
         score = residual_score(residual)
         self._last = (image, residual)
         mask = self.config.mask(score, image.shape[:2])
-        small = ghost = None
+        small = None
         # The processing-size mask serves the ghost and hold policies: skip it when both are off.
         if self.config.ghosts > 0 or self.config.hold > 0:
             small = self.config.mask(score)
@@ -528,7 +527,7 @@ class DeepLS(Segmenter):
         outline = self._outliner()
         if outline is not None:
             mask = outline(mask, image)
-        return _Segmented(x, mask, residual, small, ghost, image)
+        return _Segmented(x, mask, residual, small, image)
 
     # -- the segmenter interface ------------------------------------------------------------
 
