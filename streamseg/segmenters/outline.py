@@ -18,7 +18,10 @@ up; then ``|d − median(d)|``, Gaussian-blurred with σ = 1 px (sensor noise av
 over the pixel's neighbours), must exceed ``max(k·σ, floor)`` with ``σ = 1.4826 ·
 median|d − median(d)|`` (most pixels are background, so this measures the noise;
 ``k = 3``: three standard deviations of Gaussian noise). Colour takes the largest
-channel, as the mask rule does. The outline only removes pixels, never adds any.
+channel, as the mask rule does. Unchanged pixels enclosed by changed ones count as changed:
+they are the inside of an object that matches the background there (a grey coat on a grey
+floor), and a hole in a mask is never what CDnet's ground truth draws. The outline only
+removes pixels, never adds any.
 
 Example:
     >>> import numpy as np
@@ -56,6 +59,17 @@ def _median_offset(diff: np.ndarray) -> np.ndarray:
         for c in range(flat.shape[1])
     ]
     return np.asarray(out if diff.ndim == 3 else out[0], np.int16)
+
+
+def _fill_holes(changed: np.ndarray) -> np.ndarray:
+    """``changed`` with every region of ``False`` that does not touch the border set ``True``."""
+    h, w = changed.shape
+    # A one-pixel unchanged frame around the image joins every outside region into one,
+    # which a single flood fill from the corner marks; what it does not reach is a hole.
+    outside = np.zeros((h + 2, w + 2), np.uint8)
+    outside[1:-1, 1:-1] = changed
+    cv2.floodFill(outside, np.zeros((h + 4, w + 4), np.uint8), (0, 0), 2)
+    return outside[1:-1, 1:-1] != 2
 
 
 def _median_u8(image: np.ndarray) -> float:
@@ -124,7 +138,7 @@ class Outline:
             deviation = cv2.max(cv2.max(deviation[..., 0], deviation[..., 1]), deviation[..., 2])
         smooth = cv2.GaussianBlur(deviation, (0, 0), 1.0)
         tau = max(self.k * 1.4826 * _median_u8(smooth[::2, ::2]), self.floor * 255.0)
-        return smooth > tau
+        return _fill_holes(smooth > tau)
 
     def __call__(self, mask: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``mask`` (``uint8`` 0/255 at the frame's size) without the pixels that did not change."""

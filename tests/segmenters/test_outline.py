@@ -59,6 +59,23 @@ def test_noise_is_not_a_change_and_the_rim_is_trimmed():
     assert not outline(np.zeros_like(coarse), frame).any()
 
 
+def test_the_inside_of_an_object_that_matches_the_background_stays():
+    scene = np.full((60, 80), 120, np.uint8)
+    outline = Outline(k=3.0, floor=0.07)
+    outline.update(scene)
+    frame = scene.copy()
+    frame[20:40, 30:50] = 30  # a dark coat...
+    frame[26:34, 36:44] = 120  # ...with a patch the colour of the floor
+    frame[0:10, 0:10] = 30  # an object cut by the border: its notch is not a hole
+    frame[0:4, 0:4] = 120
+    coarse = np.zeros(scene.shape, np.uint8)
+    coarse[18:42, 28:52] = 255
+    coarse[0:12, 0:12] = 255
+    mask = outline(coarse, frame)
+    assert mask[26:34, 36:44].all()
+    assert not mask[0:3, 0:3].any()
+
+
 def test_a_change_of_the_whole_scene_does_not_hide_the_objects():
     rng = np.random.default_rng(2)
     scene = rng.integers(60, 160, (60, 80)).astype(np.uint8)
