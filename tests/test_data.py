@@ -93,7 +93,8 @@ def test_onnx_model_scores_like_torch_and_needs_no_torch(data_dir: Path, tmp_pat
     assert abs(f_torch - f_onnx) <= 0.005
 
 
-def test_onnx_equals_torch_on_real_frames(data_dir: Path):
+@pytest.mark.parametrize("colour", [False, True])
+def test_onnx_equals_torch_on_real_frames(data_dir: Path, colour: bool):
     import numpy as np
     import torch
 
@@ -105,15 +106,17 @@ def test_onnx_equals_torch_on_real_frames(data_dir: Path):
     from streamseg.segmenters.preprocess import to_processing
     from streamseg.sources import open_source
 
-    ckpt = load_checkpoint(builtin_checkpoint("unet"))
+    ckpt = load_checkpoint(builtin_checkpoint("unet", colour))
     net, model = model_from_checkpoint(ckpt, "builtin")
+    assert net.colour is colour
     runner = OnnxRunner(threads=1)
     runner.load(export_bytes(model, net, ckpt.size, ckpt.mask))
     with open_source(data_dir / "cdnet_highway" / "input") as src:
         frames = [to_processing(next(iter(src)).image, ckpt.size, net.colour) for _ in range(40)]
     context = window_context(np.stack(frames[:32]), net.context)
     for x in frames[32:]:
-        inp = np.concatenate([x[None, None], context[None]], axis=1).astype(np.float32)
+        frame = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]
+        inp = np.concatenate([frame, context[None]], axis=1).astype(np.float32)
         with torch.no_grad():
             expected = model(torch.from_numpy(inp)).numpy()
         assert np.abs(runner.run(inp)[0] - expected).max() < 1e-4

@@ -90,7 +90,8 @@ def make_segmenter(name: str, params: dict[str, Any]) -> ss.Segmenter:
     if extra.pop("frozen", False):
         from streamseg.models import builtin_checkpoint
 
-        extra["weights"] = str(builtin_checkpoint("unet"))
+        colour = bool(params.get("net", {}).get("colour", False))
+        extra["weights"] = str(builtin_checkpoint("unet", colour))
     return ss.create(method, **{**extra, **params})
 
 

@@ -8,7 +8,8 @@ network has learned "a sparse residual on top of a smooth background" rather tha
 one particular scene. Fixed seeds, one torch thread and a fixed number of steps
 make the files reproducible.
 
-    python tools/train_start_model.py    # writes streamseg/models/{deepls,slnet}_start.pt
+    python tools/train_start_model.py
+    # writes streamseg/models/deepls_start.pt, deepls_start_colour.pt and slnet_start.pt
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ import numpy as np
 # 1000 steps for the U-Net: in an exploratory comparison (online runs on the shared
 # sequences, not a shipped benchmark) a 12-scene, 1500-step model did no better.
 # SLNet's few weights settle by 300.
-DEFAULT_STEPS = {"unet": 1000, "slnet": 300}
+DEFAULT_STEPS = {"unet": 1000, "unet-colour": 1000, "slnet": 300}
+
+# What each starting model is: (method, net.colour, file).
+FAMILIES = {
+    "unet": ("deepls", False, "deepls_start.pt"),
+    "unet-colour": ("deepls", True, "deepls_start_colour.pt"),
+    "slnet": ("slnet", False, "slnet_start.pt"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         "--steps",
         type=int,
         default=None,
-        help="gradient steps (default: 1000 for unet, 300 for slnet, as shipped)",
+        help="gradient steps (default: 1000 for unet and unet-colour, 300 for slnet, as shipped)",
     )
     parser.add_argument(
-        "--family", default="unet,slnet", help="which starting models: unet, slnet or both"
+        "--family",
+        default="unet,unet-colour,slnet",
+        help="which starting models, comma-separated: unet (grey), unet-colour, slnet",
     )
     parser.add_argument(
         "--set",
@@ -69,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     from streamseg.sources.synthetic import SyntheticScene
 
     for family in args.family.split(","):
-        method = "deepls" if family == "unet" else "slnet"
-        params: dict[str, Any] = params_from_overrides(args.set if family == "unet" else [])
+        if family not in FAMILIES:
+            parser.error(f"unknown family {family!r}: use {', '.join(FAMILIES)}")
+        method, colour, filename = FAMILIES[family]
+        params: dict[str, Any] = params_from_overrides(args.set if method == "deepls" else [])
+        params.setdefault("net", {})["colour"] = colour
         cfg = method_config(method, params)
         size = processing_size(240, 320, cfg.area)
         clips = []
@@ -106,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             "version": 0,
             "train": dataclasses.asdict(trainer.config),
         }
-        out = Path(args.out) / f"{'deepls' if family == 'unet' else 'slnet'}_start.pt"
+        out = Path(args.out) / filename
         save_checkpoint(
             Checkpoint(
                 dataclasses.asdict(cfg.net), size, cfg.mask, trainer.eval_model().state_dict(), meta

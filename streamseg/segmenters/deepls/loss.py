@@ -76,12 +76,7 @@ class LossTerms:
 def lowrank_sparse_loss(
     d: torch.Tensor, s: torch.Tensor, lam_scale: float = 1.0, tv: float = 0.0
 ) -> LossTerms:
-    """The DeepLS loss of batch ``d`` ``(N, C, H, W)`` and its sparse part ``s`` (same shape).
-
-    A 1-channel ``s`` with a 3-channel ``d`` is broadcast (one residual for all channels).
-    """
-    if s.shape[1] != d.shape[1]:
-        s = s.expand_as(d)
+    """The DeepLS loss of batch ``d`` ``(N, C, H, W)`` and its sparse part ``s`` (same shape)."""
     n = d.shape[0]
     p = d[0].numel()
     lam = lam_scale / math.sqrt(p)

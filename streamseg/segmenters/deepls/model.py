@@ -77,7 +77,7 @@ class UNet(nn.Module):
             _Block(widths[i] + widths[i - 1], widths[i - 1], config.norm)
             for i in range(depth, 0, -1)
         )
-        self.head = nn.Conv2d(c, 1, 1)  # one signed residual for gray and colour alike
+        self.head = nn.Conv2d(c, config.frame_channels, 1)  # a signed residual per channel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2], x.shape[-1]

