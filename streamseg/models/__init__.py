@@ -1,9 +1,10 @@
 """Models shipped with streamseg: the starting points of online DeepLS.
 
 ``deepls_start.pt`` (grey), ``deepls_start_colour.pt`` (``net.colour``) and
-``slnet_start.pt`` are small checkpoints trained on the built-in synthetic scene by ``tools/train_start_model.py`` (reproducible: fixed
-seeds, a fixed number of steps). Online learning starts from them, so masks come
-from the first frame while fine-tuning on the real stream begins.
+``slnet_start.pt`` are small checkpoints trained on the built-in synthetic scene by
+``tools/train_start_model.py`` (reproducible: fixed seeds, a fixed number of steps).
+Online learning starts from them, so masks come from the first frame while
+fine-tuning on the real stream begins.
 """
 
 from __future__ import annotations
@@ -31,9 +32,7 @@ def builtin_checkpoint(family: str = "unet", colour: bool = False) -> Path:
     }
     name = names.get((family, colour))
     if name is None:
-        raise ModelError(
-            f"no built-in model for family {family!r}{' in colour' if colour else ''}"
-        )
+        raise ModelError(f"no built-in model for family {family!r}{' in colour' if colour else ''}")
     path = BUILTIN_DIR / name
     if not path.exists():
         raise ModelError(
