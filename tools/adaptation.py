@@ -47,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         "--smooth", type=int, default=10, help="frames F is averaged over before it is compared"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic scene")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="METHOD.KEY=VALUE",
+        help="method parameter, e.g. deepls.net.colour=true (repeatable)",
+    )
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--plot", default=None, help="write the F-over-time plot here (PNG)")
     args = parser.parse_args(argv)
@@ -54,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import streamseg as ss
+    from streamseg.config import params_from_overrides
     from streamseg.evaluation.metrics import Confusion
 
     torch.set_num_threads(1)
@@ -66,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         illumination_jump_at=args.jump_at,
         illumination_jump=0.3,
     )
-    params: dict[str, dict[str, Any]] = {"deepls": {"mode": "sync"}}
+    params: dict[str, dict[str, Any]] = params_from_overrides(args.set)
+    params.setdefault("deepls", {}).setdefault("mode", "sync")
     curves: dict[str, np.ndarray] = {}
     results = {}
     for method in args.methods.split(","):
