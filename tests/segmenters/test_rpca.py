@@ -78,3 +78,28 @@ def test_async_solves_beside_the_frames():
             t += 1
         assert seg.ready and seg.stats()["solves"] >= 3
         assert mask.shape == (96, 128) and set(np.unique(mask)) <= {0, 255}
+
+
+@pytest.mark.parametrize("threads", [1, 0])
+def test_solves_run_on_the_blas_thread_budget(threads, monkeypatch):
+    """``blas_threads`` bounds the solves' BLAS pool; 0 leaves the library's own setting."""
+    from threadpoolctl import threadpool_info
+
+    import streamseg.segmenters.rpca as rpca
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before, seen = blas(), []
+
+    def recording_pcp(*args, **kwargs):
+        seen.append(blas())
+        return pcp(*args, **kwargs)
+
+    monkeypatch.setattr(rpca, "pcp", recording_pcp)
+    scene = SyntheticScene(width=64, height=48, frames=12, seed=4)
+    with ss.create("rpca", area=32 * 24, window=4, stride=1, blas_threads=threads) as seg:
+        for t in range(scene.frames):
+            seg.apply(scene.render(t)[0])
+    assert seen and all(s == ([1] * len(before) if threads else before) for s in seen)
+    assert blas() == before  # restored after each solve
