@@ -30,9 +30,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -88,19 +88,45 @@ class PCPResult:
         )
 
 
-@functools.lru_cache(maxsize=1)
-def _blas_controller() -> Any:
-    """The BLAS libraries loaded in this process (inspected once, at first use)."""
-    from threadpoolctl import ThreadpoolController
+class _BlasBudget:
+    """Process-wide cap on BLAS threads while any RPCA solve or projection runs.
 
-    return ThreadpoolController()
+    A BLAS library has one thread setting for the whole process, so overlapping users (an
+    async solve and the frames beside it, several cameras) share one cap: the first to enter
+    sets it, the last to leave restores the library's own setting. The first cap wins
+    until then.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+        self._controller: Any = None  # the loaded BLAS libraries, inspected at first use
+
+    @contextlib.contextmanager
+    def __call__(self, threads: int) -> Iterator[None]:
+        if threads <= 0:
+            yield
+            return
+        with self._lock:
+            if self._users == 0:
+                if self._controller is None:
+                    from threadpoolctl import ThreadpoolController
+
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=threads, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
 
 
-def _blas_threads(threads: int) -> contextlib.AbstractContextManager[Any]:
-    """BLAS limited to ``threads`` threads inside the ``with`` block (0: unchanged)."""
-    if threads <= 0:
-        return contextlib.nullcontext()
-    return _blas_controller().limit(limits=threads, user_api="blas")
+_blas_threads = _BlasBudget()
 
 
 def _shrink(x: np.ndarray, t: float) -> np.ndarray:
@@ -223,7 +249,8 @@ class RPCA(Segmenter):
             blas_threads: BLAS threads of the solves and projections (0: the library's
                 default, all cores). One by default: beside another busy thread (DeepLS's
                 trainer in a side-by-side run) OpenBLAS's spinning workers fight it for the
-                cores, measured at 44 ms/frame against 8.8 with one thread.
+                cores (``streamseg demo``: RPCA at 248 ms/frame with all cores, about 15 with
+                one). The cap is process-wide while RPCA works (see :class:`_BlasBudget`).
             mask: the mask rule shared with DeepLS.
         """
 

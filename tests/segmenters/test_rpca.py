@@ -103,3 +103,22 @@ def test_solves_run_on_the_blas_thread_budget(threads, monkeypatch):
             seg.apply(scene.render(t)[0])
     assert seen and all(s == ([1] * len(before) if threads else before) for s in seen)
     assert blas() == before  # restored after each solve
+
+
+def test_overlapping_users_share_one_cap_and_the_last_restores_it():
+    """An async solve and the frames beside it overlap, in any order; the setting comes back."""
+    from threadpoolctl import threadpool_info
+
+    from streamseg.segmenters.rpca import _BlasBudget
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before, budget = blas(), _BlasBudget()
+    solve, frame = budget(1), budget(1)
+    solve.__enter__()
+    frame.__enter__()
+    solve.__exit__(None, None, None)  # the solve ends first: the frame still runs capped
+    assert blas() == [1] * len(before)
+    frame.__exit__(None, None, None)
+    assert blas() == before
