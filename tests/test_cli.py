@@ -359,6 +359,23 @@ def test_train_export_and_run_frozen(tmp_path: Path, capsys):
         assert len(list(out.glob("bin*.png"))) == 40
 
 
+def test_export_int8_calibrates_on_the_given_clip(tmp_path: Path, capsys):
+    from streamseg.segmenters.deepls.testing import tiny_checkpoint
+
+    model, onnx = str(tiny_checkpoint("unet")), str(tmp_path / "m8.onnx")
+    assert main(["export", model, "--out", onnx, "--int8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--calibrate SOURCE" in err[0]
+    assert main(["export", model, "--out", onnx, "--calibrate", "synthetic"]) == 2
+    assert "only applies with --int8" in capsys.readouterr().err
+    clip = "synthetic:frames=60,size=64x48"
+    assert main(["export", model, "--out", onnx, "--int8", "--calibrate", clip]) == 0
+    assert "int8" in capsys.readouterr().err
+    masks = tmp_path / "masks"
+    assert main(["run", "-s", clip, "-m", "deepls", "--model", onnx, "--masks", str(masks)]) == 0
+    assert len(list(masks.glob("bin*.png"))) == 60
+
+
 @pytest.mark.parametrize("content", [b"", b"garbage" * 100])
 def test_bad_model_files_exit_2(tmp_path: Path, content, capsys):
     for suffix in (".pt", ".onnx"):

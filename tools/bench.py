@@ -10,14 +10,16 @@ one after the other on the same file:
 
 Method names may carry a variant: ``deepls`` is the online default (the trainer
 thread runs beside the frames, ``mode=async``), ``deepls:frozen`` the same
-network with no training (the shipped starting model, inference only), and
-``deepls:sync`` trains inline. ``--realtime`` paces the file at its frame rate,
-as a camera would deliver it. Reported: end-to-end fps in steady state (after
-the first frame, whose one-time start-up — importing torch, building the trainer
-and the first session — is its own column) and its share of the decode-only
-rate, per-frame latency p50/p99, the method's own ms/frame, the online trainer's
-steps, swaps and first swap time, the peak RSS, and the cost of
-``rpca`` per frame over that of the frozen DeepLS model.
+network with no training (the shipped starting model, inference only),
+``deepls:int8`` that model quantized to int8 (calibrated on the test video, as a
+user calibrates on the camera's footage) and ``deepls:sync`` trains inline.
+``--realtime`` paces the file at its frame rate, as a camera would deliver it.
+Reported: end-to-end fps in steady state (after the first frame, whose one-time
+start-up — importing torch, building the trainer and the first session — is its
+own column) and its share of the decode-only rate, per-frame latency p50/p99,
+the method's own ms/frame, the online trainer's steps, swaps and first swap
+time, the peak RSS, and the cost of ``rpca`` per frame over that of the frozen
+DeepLS model (float32 and int8).
 
     python tools/bench.py --methods deepls,deepls:frozen,rpca,mog2 --sizes 320x240,640x480 \\
         --frames-from ../shared/data/cdnet_highway/input --json bench.json
@@ -45,6 +47,7 @@ from streamseg.sinks import PngMaskSink, VideoWriter
 VARIANTS: dict[str, dict[str, Any]] = {
     "deepls": {"mode": "async"},
     "deepls:frozen": {"frozen": True},
+    "deepls:int8": {"frozen": True, "int8": True},
     "deepls:sync": {"mode": "sync"},
 }
 
@@ -84,14 +87,33 @@ def steady_fps(latency_ms: list[float]) -> float:
     return len(rest) / (sum(rest) / 1000.0) if rest else float("nan")
 
 
-def make_segmenter(name: str, params: dict[str, Any]) -> ss.Segmenter:
+def int8_model(checkpoint: Path, video: Path, out: Path) -> Path:
+    """``checkpoint`` as an int8 ONNX file calibrated on ``video`` (as users do on their camera)."""
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+    from streamseg.segmenters.deepls.model import model_from_checkpoint
+    from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
+    from streamseg.segmenters.deepls.quantize import calibration_inputs, quantize_int8
+
+    ckpt = load_checkpoint(checkpoint)
+    net, model = model_from_checkpoint(ckpt, str(checkpoint))
+    data = export_bytes(model.eval(), net, ckpt.size, ckpt.mask)
+    with ss.open_source(video) as src:
+        inputs = calibration_inputs(src, net, ckpt.size)
+    return write_onnx(quantize_int8(data, inputs, video.name), out)
+
+
+def make_segmenter(name: str, params: dict[str, Any], video: Path, out: Path) -> ss.Segmenter:
     method, _, variant = name.partition(":")
     extra = dict(VARIANTS.get(name, {}))
     if extra.pop("frozen", False):
         from streamseg.models import builtin_checkpoint
 
         colour = bool(params.get("net", {}).get("colour", False))
-        extra["weights"] = str(builtin_checkpoint("unet", colour))
+        weights = builtin_checkpoint("unet", colour)
+        if extra.pop("int8", False):
+            out.mkdir(parents=True, exist_ok=True)
+            weights = int8_model(weights, video, out / "int8.onnx")
+        extra["weights"] = str(weights)
     return ss.create(method, **{**extra, **params})
 
 
@@ -100,7 +122,7 @@ def bench_method(
 ) -> dict[str, Any]:
     with (
         ss.open_source(video) as src,
-        make_segmenter(name, params) as seg,
+        make_segmenter(name, params, video, out.with_name(f"{out.name}_model")) as seg,
         PngMaskSink(out) as sink,
     ):
         stats = ss.run(src, {name: seg}, [sink], realtime=realtime)
@@ -142,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--methods",
         default="deepls,deepls:frozen,rpca,mog2,knn",
-        help="comma-separated method names (with :frozen/:sync variants)",
+        help="comma-separated method names (with :frozen/:int8/:sync variants)",
     )
     parser.add_argument("--sizes", default="320x240,640x480", help="comma-separated WxH")
     parser.add_argument("--frames", type=int, default=600, help="frames per video")
@@ -202,12 +224,14 @@ def main(argv: list[str] | None = None) -> int:
     ratios = {}
     for size in decode_fps:
         by = {r["pipeline"]: r for r in rows if r["size"] == size}
-        if "rpca" in by and "deepls:frozen" in by:
-            ratios[size] = by["rpca"]["method_ms"] / by["deepls:frozen"]["method_ms"]
-            lines.append(
-                f"\nrpca costs {ratios[size]:.1f}× the frozen DeepLS model per frame "
-                f"at {size} (window solves amortised over the run)"
-            )
+        for frozen, what in (("deepls:frozen", "float32"), ("deepls:int8", "int8")):
+            if "rpca" in by and frozen in by:
+                ratio = by["rpca"]["method_ms"] / by[frozen]["method_ms"]
+                ratios[size if frozen == "deepls:frozen" else f"{size} int8"] = ratio
+                lines.append(
+                    f"\nrpca costs {ratio:.1f}× the frozen DeepLS model ({what}) per frame "
+                    f"at {size} (window solves amortised over the run)"
+                )
     print("\n".join(lines))
     if args.json:
         meta = {

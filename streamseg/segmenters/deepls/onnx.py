@@ -40,6 +40,7 @@ from streamseg.errors import ModelError
 __all__ = [
     "export_onnx",
     "export_bytes",
+    "write_onnx",
     "OnnxRunner",
     "read_metadata",
     "select_providers",
@@ -250,7 +251,11 @@ def export_onnx(
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write :func:`export_bytes` to ``path`` atomically (temporary file + rename)."""
-    data = export_bytes(model, net, size, mask, extra)
+    return write_onnx(export_bytes(model, net, size, mask, extra), path)
+
+
+def write_onnx(data: bytes, path: str | Path) -> Path:
+    """Write ONNX bytes to ``path`` atomically (temporary file + rename)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:

@@ -1,0 +1,97 @@
+"""What int8 quantization costs a frozen DeepLS model, sequence by sequence.
+
+For every CDnet sequence under PATH the model is exported twice — float32, and
+int8 calibrated on that sequence's own frames (as a user calibrates on the
+camera's footage) — and both segment the sequence frozen, causally, through
+:func:`streamseg.evaluation.benchmark.benchmark`. Reported: F of each, and the
+method's ms/frame (run one after the other, same process).
+
+    python tools/int8_accuracy.py ../shared/data --out int8-report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import streamseg as ss
+from streamseg.evaluation.benchmark import benchmark
+from streamseg.evaluation.cdnet import find_sequences
+from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+from streamseg.segmenters.deepls.model import model_from_checkpoint
+from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
+from streamseg.segmenters.deepls.quantize import calibration_inputs, quantize_int8
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("path", help="a CDnet sequence or a folder of them")
+    parser.add_argument("--model", default=None, help="checkpoint (.pt); default: the built-in")
+    parser.add_argument("--out", required=True, help="report folder (int8.md, int8.json)")
+    args = parser.parse_args(argv)
+    if args.model is None:
+        from streamseg.models import builtin_checkpoint
+
+        args.model = str(builtin_checkpoint("unet"))
+    ckpt = load_checkpoint(args.model)
+    net, model = model_from_checkpoint(ckpt, args.model)
+    float_bytes = export_bytes(model.eval(), net, ckpt.size, ckpt.mask)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _, seq in find_sequences(args.path):
+            with ss.open_source(seq.input_dir) as src:
+                inputs = calibration_inputs(src, net, ckpt.size)
+            files = {
+                "float32": write_onnx(float_bytes, Path(tmp) / "float32.onnx"),
+                "int8": write_onnx(
+                    quantize_int8(float_bytes, inputs, seq.name), Path(tmp) / "int8.onnx"
+                ),
+            }
+            row: dict[str, object] = {"sequence": seq.name}
+            for kind, weights in files.items():
+                report = benchmark(
+                    seq.root,
+                    ["deepls"],
+                    Path(tmp) / kind,
+                    params={"deepls": {"weights": str(weights)}},
+                    pr_curves=False,
+                )
+                result = report.results[0]
+                row[f"f_{kind}"] = result.scores.f_measure
+                row[f"ms_{kind}"] = result.ms_per_frame
+            rows.append(row)
+            print(
+                f"{seq.name}: F {row['f_float32']:.3f} float32, {row['f_int8']:.3f} int8",
+                file=sys.stderr,
+                flush=True,
+            )
+    lines = [
+        "| sequence | F float32 | F int8 | ms/frame float32 | ms/frame int8 |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['sequence']} | {r['f_float32']:.3f} | {r['f_int8']:.3f} "
+            f"| {r['ms_float32']:.2f} | {r['ms_int8']:.2f} |"
+        )
+    mean = {k: sum(float(r[k]) for r in rows) / len(rows) for k in rows[0] if k != "sequence"}
+    lines.append(
+        f"| **mean** | **{mean['f_float32']:.3f}** | **{mean['f_int8']:.3f}** "
+        f"| {mean['ms_float32']:.2f} | {mean['ms_int8']:.2f} |"
+    )
+    table = "\n".join(lines)
+    print(table)
+    (out / "int8.md").write_text(f"`{' '.join(sys.argv)}`\n\n{table}\n")
+    (out / "int8.json").write_text(json.dumps({"model": args.model, "rows": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
