@@ -2,7 +2,8 @@
 
 For every CDnet sequence under PATH the model is exported twice — float32, and
 int8 calibrated on that sequence's own frames (as a user calibrates on the
-camera's footage) — and both segment the sequence frozen, causally, through
+camera's footage; ``--calibrate SOURCE``: on one clip for all) — and both
+segment the sequence frozen, causally, through
 :func:`streamseg.evaluation.benchmark.benchmark`. Reported: F of each, and the
 method's ms/frame (run one after the other, same process).
 
@@ -32,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("path", help="a CDnet sequence or a folder of them")
     parser.add_argument("--model", default=None, help="checkpoint (.pt); default: the built-in")
+    parser.add_argument(
+        "--calibrate",
+        default=None,
+        metavar="SOURCE",
+        help="calibrate every sequence on this clip instead of on its own frames",
+    )
     parser.add_argument("--out", required=True, help="report folder (int8.md, int8.json)")
     args = parser.parse_args(argv)
     if args.model is None:
@@ -46,12 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for _, seq in find_sequences(args.path):
-            with ss.open_source(seq.input_dir) as src:
+            with ss.open_source(args.calibrate or seq.input_dir) as src:
                 inputs = calibration_inputs(src, net, ckpt.size)
             files = {
                 "float32": write_onnx(float_bytes, Path(tmp) / "float32.onnx"),
                 "int8": write_onnx(
-                    quantize_int8(float_bytes, inputs, seq.name), Path(tmp) / "int8.onnx"
+                    quantize_int8(float_bytes, inputs, args.calibrate or seq.name),
+                    Path(tmp) / "int8.onnx",
                 ),
             }
             row: dict[str, object] = {"sequence": seq.name}
@@ -89,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     table = "\n".join(lines)
     print(table)
     (out / "int8.md").write_text(f"`{' '.join(sys.argv)}`\n\n{table}\n")
-    (out / "int8.json").write_text(json.dumps({"model": args.model, "rows": rows}, indent=2))
+    (out / "int8.json").write_text(
+        json.dumps({"model": args.model, "calibrate": args.calibrate, "rows": rows}, indent=2)
+    )
     return 0
 
 
