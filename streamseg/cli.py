@@ -754,14 +754,13 @@ def train_cmd(
 @click.option(
     "--int8",
     is_flag=True,
-    help="Quantize for CPUs: int8 weights and activations (the net about 2x faster), "
-    "calibrated on --calibrate.",
+    help="Quantize for CPUs: int8 weights and activations, calibrated on --calibrate.",
 )
 @click.option(
     "--calibrate",
     metavar="SOURCE",
     help="Frames of the camera the model will watch, to measure int8 ranges on "
-    "[default: the clip the model was trained on].",
+    "(spread over its first 3000 frames) [default: the clip the model was trained on].",
 )
 def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
     """Export a trained checkpoint (.pt) to a self-describing ONNX file.
@@ -774,7 +773,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
     per-channel weights): calibrate on footage like the camera's, e.g.
     streamseg export model.pt --out model.onnx --int8 --calibrate clip.mp4
     """
-    from streamseg.errors import ConfigError
+    from streamseg.errors import ConfigError, StreamsegError
     from streamseg.segmenters.deepls.checkpoint import load_checkpoint
     from streamseg.segmenters.deepls.model import model_from_checkpoint
     from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
@@ -784,33 +783,50 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
         raise ConfigError("--calibrate only applies with --int8")
     ckpt = load_checkpoint(model)
     net, torch_model = model_from_checkpoint(ckpt, model)
-    ensure_writable_dir(Path(out).resolve().parent)
-    extra: dict[str, Any] = {
-        "source": ckpt.meta.get("source", ""),
-        "version": ckpt.meta.get("version", 0),
-    }
     context = None
     if ckpt.meta.get("context") is not None:
         context = ckpt.meta["context"].numpy()
-        extra["context"] = context
-    data = export_bytes(torch_model.eval(), net, ckpt.size, ckpt.mask, extra)
+    inputs = None
     if int8:
-        from streamseg.segmenters.deepls.quantize import calibration_inputs, quantize_int8
+        # The calibration clip first: a bad one fails before the export's seconds of tracing.
+        from streamseg.segmenters.deepls.quantize import calibration_inputs
         from streamseg.sources import open_source
 
+        given = calibrate is not None
         calibrate = calibrate or ckpt.meta.get("source") or None
         if calibrate is None:
             raise ConfigError(
                 f"{model} does not say which clip it was trained on: "
                 "pass --calibrate SOURCE (frames of the camera it will watch)"
             )
-        with open_source(calibrate) as src:
-            inputs = calibration_inputs(src, net, ckpt.size, context)
-        data = quantize_int8(data, inputs, calibrate)
+        try:
+            with open_source(calibrate) as src:
+                inputs = calibration_inputs(
+                    src, net, ckpt.size, context, total=src.info.frame_count, origin=calibrate
+                )
+        except StreamsegError as err:
+            if given:
+                raise
+            raise ConfigError(
+                f"the clip {model} was trained on, {err} (pass --calibrate SOURCE)"
+            ) from None
+    ensure_writable_dir(Path(out).resolve().parent)
+    extra: dict[str, Any] = {
+        "source": ckpt.meta.get("source", ""),
+        "version": ckpt.meta.get("version", 0),
+    }
+    if context is not None:
+        extra["context"] = context
+    data = export_bytes(torch_model.eval(), net, ckpt.size, ckpt.mask, extra)
+    if inputs is not None:
+        from streamseg.segmenters.deepls.quantize import quantize_int8
+
+        data = quantize_int8(data, inputs, calibrate or "")
     write_onnx(data, out)
     _stderr_console().print(
-        f"wrote {out} ({Path(out).stat().st_size / 1e6:.2f} MB, opset 17, "
-        f"{net.family}{', int8' if int8 else ''}, processing size {ckpt.size[1]}x{ckpt.size[0]})"
+        f"wrote {out} ({Path(out).stat().st_size / 1e6:.2f} MB, opset 17, {net.family}"
+        f"{f', int8 calibrated on {len(inputs)} frames of {calibrate}' if inputs else ''}, "
+        f"processing size {ckpt.size[1]}x{ckpt.size[0]})"
     )
     return EXIT_OK
 

@@ -376,6 +376,23 @@ def test_export_int8_calibrates_on_the_given_clip(tmp_path: Path, capsys):
     assert len(list(masks.glob("bin*.png"))) == 60
 
 
+def test_export_int8_says_when_the_training_clip_is_gone(tmp_path: Path, capsys):
+    import dataclasses
+
+    from streamseg.segmenters.deepls.checkpoint import load_checkpoint, save_checkpoint
+    from streamseg.segmenters.deepls.testing import tiny_checkpoint
+
+    ckpt = load_checkpoint(tiny_checkpoint("unet"))
+    moved = tmp_path / "moved.pt"
+    save_checkpoint(dataclasses.replace(ckpt, meta={"source": "/nope/clip.mp4"}), moved)
+    out = tmp_path / "new" / "m8.onnx"
+    assert main(["export", str(moved), "--out", str(out), "--int8"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was trained on" in err[0] and "/nope/clip.mp4" in err[0]
+    assert "--calibrate SOURCE" in err[0]
+    assert not out.parent.exists()  # nothing written, no folder left behind
+
+
 @pytest.mark.parametrize("content", [b"", b"garbage" * 100])
 def test_bad_model_files_exit_2(tmp_path: Path, content, capsys):
     for suffix in (".pt", ".onnx"):

@@ -98,7 +98,7 @@ def int8_model(checkpoint: Path, video: Path, out: Path) -> Path:
     net, model = model_from_checkpoint(ckpt, str(checkpoint))
     data = export_bytes(model.eval(), net, ckpt.size, ckpt.mask)
     with ss.open_source(video) as src:
-        inputs = calibration_inputs(src, net, ckpt.size)
+        inputs = calibration_inputs(src, net, ckpt.size, total=src.info.frame_count)
     return write_onnx(quantize_int8(data, inputs, video.name), out)
 
 

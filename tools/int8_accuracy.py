@@ -47,14 +47,20 @@ def main(argv: list[str] | None = None) -> int:
         args.model = str(builtin_checkpoint("unet"))
     ckpt = load_checkpoint(args.model)
     net, model = model_from_checkpoint(ckpt, args.model)
-    float_bytes = export_bytes(model.eval(), net, ckpt.size, ckpt.mask)
+    # A two-pass model segments against its clip's stored median/MAD: export and calibrate
+    # with it, as `streamseg export` does.
+    context = ckpt.meta["context"].numpy() if ckpt.meta.get("context") is not None else None
+    extra = {} if context is None else {"context": context}
+    float_bytes = export_bytes(model.eval(), net, ckpt.size, ckpt.mask, extra)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for _, seq in find_sequences(args.path):
             with ss.open_source(args.calibrate or seq.input_dir) as src:
-                inputs = calibration_inputs(src, net, ckpt.size)
+                inputs = calibration_inputs(
+                    src, net, ckpt.size, context, total=src.info.frame_count
+                )
             files = {
                 "float32": write_onnx(float_bytes, Path(tmp) / "float32.onnx"),
                 "int8": write_onnx(

@@ -35,12 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from streamseg.errors import ModelError
+from streamseg.errors import ConfigError, ModelError
 
 __all__ = [
     "export_onnx",
     "export_bytes",
     "write_onnx",
+    "import_onnxruntime",
     "OnnxRunner",
     "read_metadata",
     "select_providers",
@@ -296,9 +297,24 @@ def read_metadata(data: bytes, origin: str = "model") -> dict[str, Any]:
     return out
 
 
+def import_onnxruntime() -> Any:
+    """The ``onnxruntime`` module.
+
+    Raises:
+        ConfigError: it is not installed (it comes with the ``cpu`` or ``gpu`` extra).
+    """
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ConfigError(
+            "ONNX Runtime is not installed: pip install 'streamseg[cpu]' (or 'streamseg[gpu]')"
+        ) from None
+    return onnxruntime
+
+
 def select_providers(wanted: tuple[str, ...] | list[str] | None = None) -> list[str]:
     """The providers to ask for: ``wanted`` (or TensorRT → CUDA → CPU) that ORT has."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     present = set(ort.get_available_providers())
     order = list(wanted) if wanted else list(_PREFERRED)
@@ -358,8 +374,7 @@ class OnnxRunner:
         Raises:
             ModelError: the bytes are not a valid model.
         """
-        import onnxruntime as ort
-
+        ort = import_onnxruntime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1

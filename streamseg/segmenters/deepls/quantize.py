@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from streamseg.errors import ModelError
+from streamseg.errors import ConfigError, ModelError
 from streamseg.segmenters.deepls.config import ModelConfig
 from streamseg.segmenters.deepls.context import window_context
 from streamseg.segmenters.preprocess import to_processing
@@ -42,6 +42,14 @@ __all__ = ["calibration_inputs", "quantize_int8"]
 log = logging.getLogger(__name__)
 
 
+def _net_input(x: np.ndarray, context: np.ndarray | None) -> np.ndarray:
+    """``1×C×h×w`` float32: the processed frame (gray ``h×w`` or BGR), then its context."""
+    parts = [x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]]
+    if context is not None:
+        parts.append(context[None])
+    return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
+
+
 def calibration_inputs(
     frames: Iterable[Any],
     net: ModelConfig,
@@ -49,9 +57,11 @@ def calibration_inputs(
     context: np.ndarray | None = None,
     *,
     count: int = 64,
-    max_frames: int = 1500,
-    window: int = 32,
-    stride: int = 4,
+    total: int | None = None,
+    max_frames: int = 3000,
+    window: int | None = None,
+    stride: int | None = None,
+    origin: str = "the calibration clip",
 ) -> list[np.ndarray]:
     """Network inputs ``1×C×h×w`` as the frozen segmenter builds them, from a clip.
 
@@ -60,46 +70,57 @@ def calibration_inputs(
         net: the model's architecture (colour, context).
         size: its processing size ``(h, w)``.
         context: the fixed window context of a two-pass model (``None``: the context of
-            a sliding window over ``frames``, as the segmenter keeps one).
-        count: inputs to return, spread evenly over the clip: the activations'
-            ranges must cover all of it (a scene whose people only start moving
-            halfway, calibrated on its first seconds, measured F 0.46 → 0.43).
-        max_frames: frames read from ``frames`` at most (a camera never ends).
-        window: frames in the sliding window (the segmenter's default).
-        stride: keep every ``stride``-th frame in it.
+            a sliding window over ``frames``, as the segmenter keeps one: the frame is
+            segmented against the window *before* it enters it).
+        count: inputs to return, spread evenly over the frames read: the activations'
+            ranges must cover the whole clip, not only its first seconds (where the
+            people of a scene may stand still).
+        total: frames in the clip when known (a file), to spread over all of them.
+        max_frames: frames read at most (two minutes at 25 fps; a camera never ends).
+        window: frames in the sliding window (default: the ``deepls`` segmenter's).
+        stride: keep every ``stride``-th frame in it (default: the segmenter's).
+        origin: the clip's name for error messages.
 
     Raises:
-        ModelError: an SLNet model (its input is a stack of frames: not supported), or
-            a clip too short to give one input.
+        ModelError: an SLNet model (its input is a stack of frames: not supported).
+        ConfigError: a clip too short to give one input.
     """
+    from streamseg.segmenters.deepls.segmenter import DeepLS
+
     if net.family != "unet":
         raise ModelError("int8 quantization supports the deepls U-Net only, not slnet")
+    defaults = DeepLS.Config()
+    window = window or defaults.window
+    stride = stride or defaults.stride
     ring = FrameWindow(window, stride)
     # A sliding context of one or two frames is not what the model will see: wait for a
     # quarter of the window.
-    need = max(2, window // 4) if context is None and net.context_channels else 1
+    need = max(2, window // 4) if context is None and net.context_channels else 0
+    read = min(total, max_frames) if total else max_frames
+    # Candidates every `step` frames: one more than the window's stride, so the frame's
+    # age against the window's newest frame goes through every phase; sparser over a
+    # long clip of known length (the inputs are kept until the end).
+    step = max(stride + 1, read // (2 * count)) if total else stride + 1
     out: list[np.ndarray] = []
+    eligible = 0
     for i, item in enumerate(frames):
-        if i == max_frames:
+        if i == read:
             break
         image = getattr(item, "image", item)
         x = to_processing(image, size, net.colour)
+        if len(ring) >= need:
+            if eligible % step == 0:
+                ctx = context
+                if ctx is None and net.context_channels:
+                    ctx = window_context(ring.snapshot(), net.context)
+                out.append(_net_input(x, ctx))
+            eligible += 1
         ring.push(x)
-        if len(ring) < need:
-            continue
-        if i % stride:
-            continue  # neighbouring frames add little; the window's stride spaces them
-        t = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]
-        parts = [t]
-        if net.context_channels:
-            ctx = context if context is not None else window_context(ring.snapshot(), net.context)
-            parts.append(ctx[None])
-        out.append(np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32))
     if not out:
-        raise ModelError(
-            f"calibration needs at least {(need - 1) * stride + 1} frames; the clip has fewer"
-        )
+        least = (need - 1) * stride + 2 if need else 1
+        raise ConfigError(f"{origin}: too short to calibrate on: it needs at least {least} frames")
     keep = np.unique(np.linspace(0, len(out) - 1, min(count, len(out))).round().astype(int))
+    log.info("calibrating on %d inputs from %d frames of %s", len(keep), eligible, origin)
     return [out[i] for i in keep]
 
 
@@ -116,6 +137,10 @@ def quantize_int8(data: bytes, inputs: list[np.ndarray], note: str = "") -> byte
         ``streamseg.quantized``.
     """
     import onnx
+
+    from streamseg.segmenters.deepls.onnx import import_onnxruntime
+
+    import_onnxruntime()  # a clear error when it is missing
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -151,9 +176,8 @@ def quantize_int8(data: bytes, inputs: list[np.ndarray], note: str = "") -> byte
         finally:
             shapes.setLevel(level)
         # The head stays float32: its output S is thresholded a few grey levels above
-        # zero, where an int8 step (range/255) is a sizeable part of the threshold.
-        # Measured on the built-in model: F 0.454 against 0.443 quantized (float 0.460)
-        # on a scene, at the same speed (a 1×1 convolution is cheap).
+        # zero, where an int8 step (range/255) is a sizeable part of the threshold; a
+        # 1×1 convolution costs little in float.
         head = [node.name for node in onnx.load(str(pre)).graph.node if node.op_type == "Conv"]
         quantize_static(
             str(pre),

@@ -262,6 +262,10 @@ class DeepLS(Segmenter):
             raise ModelError(f"{path}: incomplete streamseg metadata ({err})") from None
         if meta.get("context") is not None:
             self._fixed_ctx = np.asarray(meta["context"], np.float32)
+        if meta.get("quantized") and self.config.half:
+            # float16 conversion would also turn the quantization scales to float16,
+            # which ONNX Runtime rejects: int8 is already the cheaper representation.
+            raise ConfigError(f"{path}: an int8 model; half=true applies to float32 models only")
         runner = self._make_runner()
         runner.load(data, 0, str(path))
         self._engine = ("onnx", runner)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import streamseg as ss
-from streamseg.errors import ModelError
+from streamseg.errors import ConfigError, ModelError
 from streamseg.segmenters.deepls.config import ModelConfig
 from streamseg.segmenters.deepls.onnx import export_bytes, read_metadata
 from streamseg.segmenters.deepls.quantize import calibration_inputs, quantize_int8
@@ -35,7 +35,7 @@ def test_an_int8_model_segments_like_the_float_one(builtin, tmp_path: Path):
 
     ckpt, net, data = builtin
     with ss.open_source(SCENE) as src:
-        inputs = calibration_inputs(src, net, ckpt.size)
+        inputs = calibration_inputs(src, net, ckpt.size, total=src.info.frame_count)
     int8 = quantize_int8(data, inputs, "the test scene")
     (tmp_path / "f32.onnx").write_bytes(data)
     (tmp_path / "int8.onnx").write_bytes(int8)
@@ -54,6 +54,19 @@ def test_an_int8_model_segments_like_the_float_one(builtin, tmp_path: Path):
     both = sum(int(((a > 0) & (b > 0)).sum()) for a, b in zip(ref, got, strict=True))
     either = sum(int(((a > 0) | (b > 0)).sum()) for a, b in zip(ref, got, strict=True))
     assert either > 1000 and both / either > 0.9
+
+    # float16 would turn the quantization scales to float16 too, which ORT rejects.
+    with pytest.raises(ConfigError, match="int8 model; half=true"):
+        with ss.create("deepls", weights=str(tmp_path / "int8.onnx"), half=True) as seg:
+            seg.apply(np.zeros((120, 160, 3), np.uint8))
+
+
+def test_each_frame_sees_the_window_before_it_enters_it(builtin):
+    # As the segmenter: the context is that of the frames before, never of the frame itself.
+    ckpt, net, _ = builtin
+    frames = [np.full((120, 160), v, np.uint8) for v in range(0, 200, 2)]
+    for x in calibration_inputs(frames, net, ckpt.size):
+        assert x[0, 1].max() < x[0, 0].min()
 
 
 def test_calibration_spreads_over_the_clip(builtin):
@@ -75,7 +88,8 @@ def test_a_two_pass_model_calibrates_against_its_own_context(builtin):
 
 def test_what_cannot_be_quantized_says_why(builtin):
     ckpt, net, _ = builtin
-    with pytest.raises(ModelError, match="at least 29 frames"):
-        calibration_inputs([np.zeros((120, 160), np.uint8)] * 10, net, ckpt.size)
+    with pytest.raises(ConfigError, match="clip.mp4: too short .* at least 30 frames"):
+        calibration_inputs([np.zeros((120, 160), np.uint8)] * 29, net, ckpt.size, origin="clip.mp4")
+    assert len(calibration_inputs([np.zeros((120, 160), np.uint8)] * 30, net, ckpt.size)) == 1
     with pytest.raises(ModelError, match="not slnet"):
         calibration_inputs([], ModelConfig(family="slnet", context="none"), ckpt.size)
