@@ -364,11 +364,11 @@ def run_cmd(
     "--method",
     "-m",
     metavar="NAME[,NAME...]",
-    help="Methods to run (default: every available one).",
+    help="Methods to run (default: every available one that is not experimental).",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
 def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: bool | None) -> int:
-    """Run every method on the built-in synthetic scene and score it against its exact truth.
+    """Run the methods on the built-in synthetic scene and score them against its exact truth.
 
     Writes DIR/mosaic.mp4 (input and every method side by side), DIR/masks/<method>/,
     DIR/metrics.json and DIR/metrics.md, and prints the table.
@@ -384,7 +384,7 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
 
     uri = f"synthetic:frames={frames},size={size}"
     scene = parse_synthetic(uri)
-    names = _split_methods(method) or available()
+    names = _split_methods(method) or available(experimental=False)
     cfg = run_config_from_dict(
         {
             "source": {"uri": uri},
@@ -927,7 +927,7 @@ def list_cmd() -> int:
             continue
         params = ", ".join(f"{k}={v[1]!r}" for k, v in config_fields(cls.Config).items())
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        table.add_row(name, params, doc)
+        table.add_row(name, params, f"experimental: {doc}" if cls.experimental else doc)
     console = _stdout_console()
     console.print(table)
     console.print(

@@ -59,10 +59,19 @@ def _installed(name: str) -> bool:
     return all(importlib.util.find_spec(mod) is not None for mod in requires)
 
 
-def available(*, installed_only: bool = True) -> list[str]:
-    """Names of the registered methods, sorted (only those whose dependencies are installed)."""
+def available(*, installed_only: bool = True, experimental: bool = True) -> list[str]:
+    """Names of the registered methods, sorted.
+
+    Args:
+        installed_only: only those whose dependencies are installed.
+        experimental: include the methods marked experimental.
+    """
     _load_builtins()
-    return sorted(n for n in _REGISTRY if not installed_only or _installed(n))
+    return sorted(
+        n
+        for n in _REGISTRY
+        if (not installed_only or _installed(n)) and (experimental or not _REGISTRY[n].experimental)
+    )
 
 
 def method_class(name: str) -> type[Segmenter]:

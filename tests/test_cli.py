@@ -193,6 +193,14 @@ def test_list(capsys):
     assert "mog2" in out and "history=500" in out
 
 
+def test_the_demo_leaves_experimental_methods_out_unless_named():
+    from streamseg.registry import available
+
+    shown = available(experimental=False)
+    assert "deepls" in shown and "rpca" in shown and "mog2" in shown
+    assert "slnet" in available() and "slnet" not in shown
+
+
 def test_demo(tmp_path: Path, capsys):
     assert (
         main(

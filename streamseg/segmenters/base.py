@@ -56,6 +56,8 @@ class Segmenter(abc.ABC):
     stateless_predict: ClassVar[bool] = True
     #: ``score_one`` is a real continuous score (not the mask scaled to {0, 1}).
     continuous_score: ClassVar[bool] = False
+    #: Not ready for a user's defaults: ``streamseg demo`` runs it only when named.
+    experimental: ClassVar[bool] = False
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()

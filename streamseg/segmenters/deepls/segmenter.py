@@ -670,6 +670,9 @@ class SLNetSegmenter(DeepLS):
     """SLNet: a tiny net gives the low-rank part of a short stack of frames; S = frame − L."""
 
     family: ClassVar[str] = "slnet"
+    # Its shipped starting model finds next to nothing until it has trained on the
+    # stream (README, Methods): a demo's 300 frames show F 0.
+    experimental: ClassVar[bool] = True
 
     @dataclass(frozen=True)
     class Config(DeepLS.Config):
