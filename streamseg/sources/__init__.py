@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,8 @@ class _AutoFileSource(FrameSource):
         except SourceNotFoundError:
             raise
         except Exception as err:
+            if stat.S_ISFIFO(self.path.stat().st_mode):
+                raise  # a pipe is read once: there is nothing left for a second decoder
             fallback = CaptureSource(self.path, self.config)
             try:
                 fallback.open()

@@ -155,8 +155,11 @@ class CaptureSource(LiveCapableSource):
             return self._read_live()
         ok, image = self._cap.read()
         if not ok:
-            if self._count == 0 and self.warning is None:
-                self.warning = f"{self.uri}: the video holds no decodable frame"
+            if self._count == 0:
+                # Nothing to segment: an error, not an empty run that looks like success.
+                raise SourceError(
+                    f"{self.uri}: no frame could be decoded (an empty or truncated video)"
+                )
             return None
         frame = Frame(
             _gray(image) if self.config.gray else image,

@@ -14,6 +14,9 @@ values keep the stream's range (16–235 for limited-range video).
 from __future__ import annotations
 
 import logging
+import os
+import select
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,14 +74,20 @@ def frame_to_array(frame: Any, gray: bool) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-def _open_container(uri: str, config: SourceConfig, live: bool) -> Any:
-    """``av.open`` with timeouts, translating FFmpeg's errors into one-line SourceErrors."""
+def _open_container(uri: str, config: SourceConfig, live: bool, target: str = "") -> Any:
+    """``av.open`` with timeouts, translating FFmpeg's errors into one-line SourceErrors.
+
+    ``target`` is what FFmpeg opens when it is not ``uri`` itself (``pipe:FD``).
+    """
     import av
 
     options = {"rtsp_transport": "tcp"} if uri.lower().startswith(("rtsp://", "rtsps://")) else {}
     try:
         container = av.open(
-            uri, mode="r", options=options, timeout=(config.open_timeout, config.read_timeout)
+            target or uri,
+            mode="r",
+            options=options,
+            timeout=(config.open_timeout, config.read_timeout),
         )
     except av.error.FileNotFoundError:
         raise SourceNotFoundError(f"{uri}: no such file") from None
@@ -104,11 +113,47 @@ def _open_container(uri: str, config: SourceConfig, live: bool) -> Any:
     return container
 
 
+def _pipe_with_data(path: str, timeout: float) -> int:
+    """A read descriptor of a named pipe once it has data, waiting up to ``timeout`` seconds.
+
+    Opening a FIFO for reading blocks until a writer opens it, inside C, where no
+    timeout and no signal reach; and a writer that wrote and left makes a second open
+    block again. So a non-blocking read end is polled, and then handed to FFmpeg as
+    ``pipe:FD`` (FFmpeg reads it but does not close it: the caller does).
+
+    Raises:
+        SourceError: no data within ``timeout``.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if not poller.poll(timeout * 1000):
+            raise SourceError(
+                f"{path}: a named pipe with no data within {timeout:g} s "
+                "(source.open_timeout); start its writer first"
+            )
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _is_remote_file(uri: str, container: Any) -> bool:
+    """``True`` for a video file served over HTTP: it has a duration, so it ends.
+
+    A live HTTP stream (MJPEG, a live HLS playlist) has none. Read as a stream, a file's
+    end would look like a disconnect, and each reconnect would start it over: for ever.
+    """
+    return uri.lower().startswith(("http://", "https://")) and container.duration is not None
+
+
 class _Connection:
     """One PyAV connection to a live stream (a :class:`~streamseg.sources.live.Connection`)."""
 
-    def __init__(self, uri: str, config: SourceConfig) -> None:
-        self.container = _open_container(uri, config, live=True)
+    def __init__(self, uri: str, config: SourceConfig, container: Any = None) -> None:
+        self.container = container or _open_container(uri, config, live=True)
         self.stream = self.container.streams.video[0]
         self.gray = config.gray
 
@@ -142,13 +187,28 @@ class PyAVSource(LiveCapableSource):
         self._decoder: Iterator[Any] | None = None
         self._count = 0
         self._fps: float | None = None
+        self._expected: int | None = None  # frames the container's header announces
+        self._pipe: int | None = None  # the read end of a named pipe, FFmpeg reading it
 
     def _open(self) -> SourceInfo:
-        if not self.live and not Path(self.uri).exists():
+        stream_url = is_stream_url(self.uri)
+        if not stream_url and not Path(self.uri).exists():
             raise SourceNotFoundError(f"{self.uri}: no such file")
+        if not stream_url and stat.S_ISFIFO(os.stat(self.uri).st_mode):
+            self._pipe = _pipe_with_data(self.uri, self.config.open_timeout)
+            try:
+                container = _open_container(self.uri, self.config, False, f"pipe:{self._pipe}")
+            except BaseException:
+                os.close(self._pipe)
+                self._pipe = None
+                raise
+        else:
+            container = _open_container(self.uri, self.config, live=stream_url)
+        self.live = stream_url and not _is_remote_file(self.uri, container)
+        if stream_url and not self.live:
+            log.info("%s: a video file (it has a duration): read to its end, every frame", self.uri)
         if self.live:
-            return self._open_live()
-        container = _open_container(self.uri, self.config, live=False)
+            return self._open_live(container)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads: decoding is the file path's bottleneck
         self._container = container
@@ -156,10 +216,11 @@ class PyAVSource(LiveCapableSource):
         rate = stream.average_rate or stream.guessed_rate
         self._fps = float(rate) if rate else None
         cc = stream.codec_context
-        return SourceInfo(cc.width, cc.height, self._fps, stream.frames or None, is_live=False)
+        self._expected = stream.frames or None
+        return SourceInfo(cc.width, cc.height, self._fps, self._expected, is_live=False)
 
-    def _open_live(self) -> SourceInfo:
-        conn = _Connection(self.uri, self.config)
+    def _open_live(self, container: Any) -> SourceInfo:
+        conn = _Connection(self.uri, self.config, container)
         cc = conn.stream.codec_context
         rate = conn.stream.average_rate or conn.stream.guessed_rate
         self._start_reader(conn, lambda: _Connection(self.uri, self.config), self.uri)
@@ -195,8 +256,18 @@ class PyAVSource(LiveCapableSource):
         assert self._decoder is not None
         frame = next(self._decoder, None)
         if frame is None:
-            if self._count == 0 and self.warning is None:
-                self.warning = f"{self.uri}: the video holds no decodable frame"
+            if self._count == 0:
+                # Nothing to segment: an error, not an empty run that looks like success.
+                detail = f" ({self.warning})" if self.warning else ""
+                raise SourceError(
+                    f"{self.uri}: no frame could be decoded (an empty or truncated video){detail}"
+                )
+            if self._expected and self._count < self._expected and self.warning is None:
+                self.warning = (
+                    f"{self.uri}: the video ended after {self._count} of the "
+                    f"{self._expected} frames its header announces (truncated?)"
+                )
+                log.warning("%s", self.warning)
             return None
         image = frame_to_array(frame, self.config.gray)
         t = float(frame.time) if frame.time is not None else self._count / (self._fps or 25.0)
@@ -209,6 +280,9 @@ class PyAVSource(LiveCapableSource):
         if self._container is not None:
             self._container.close()
             self._container = None
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
 
     def __repr__(self) -> str:
         return f"PyAVSource({self.uri!r})"

@@ -88,6 +88,23 @@ def test_truncated_file_keeps_what_decodes(tmp_path: Path):
     assert 30 < len(frames) < 120
 
 
+def test_a_file_cut_before_its_first_frame_is_an_error_not_an_empty_run(tmp_path: Path):
+    # The header opens, but the first frame's data is cut: nothing to segment, which a
+    # run must not report as a success with no frames.
+    path = write_video(
+        tmp_path / "full.mp4",
+        frames=60,
+        size=(160, 120),
+        container_options={"movflags": "frag_keyframe+empty_moov"},
+    )
+    data = path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: data.index(b"mdat") + 100])
+    with pytest.raises(SourceError, match="cut.mp4: no frame could be decoded"):
+        with ss.open_source(cut) as src:
+            list(src)
+
+
 def test_truncated_plain_mp4_is_a_clear_error(tmp_path: Path):
     # A plain MP4 keeps its index (moov) at the end: cut, it cannot be opened at all.
     path = write_video(tmp_path / "full.mp4", frames=60)
@@ -118,3 +135,71 @@ def test_unsupported_codec_is_one_clear_line(tmp_path: Path, capfd):
     with pytest.raises(SourceError, match="unsupported video codec"), ss.open_source(bad):
         pass
     assert "ERROR" not in capfd.readouterr().err  # OpenCV's fallback stays quiet
+
+
+@pytest.fixture
+def http_folder(tmp_path: Path):
+    """A loopback HTTP server over ``tmp_path``: ``(folder, base URL)``."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_file_over_http_is_read_to_its_end_once(http_folder):
+    # It has a duration, so it ends: read as a live stream, its end looked like a
+    # disconnect and every reconnect started it over, for ever.
+    folder, base = http_folder
+    write_video(folder / "clip.mp4", frames=30)
+    with ss.open_source(f"{base}/clip.mp4") as src:
+        frames = list(src)
+        assert not src.info.is_live
+    assert [f.index for f in frames] == list(range(30)) and src.reconnects == 0
+
+
+def test_a_named_pipe_without_a_writer_times_out(tmp_path: Path):
+    # Opening a FIFO blocks in C until a writer comes, where no timeout or signal reaches.
+    import os
+    import time
+
+    fifo = tmp_path / "camera.mkv"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="no data within 0.5 s"):
+        with ss.open_source(fifo, open_timeout=0.5):
+            pass
+    assert time.monotonic() - started < 5
+
+
+def test_a_named_pipe_is_read_from_its_writer(tmp_path: Path):
+    import os
+    import threading
+
+    data = write_video(tmp_path / "clip.mkv", frames=20).read_bytes()
+    fifo = tmp_path / "pipe.mkv"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(data)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    with ss.open_source(fifo, open_timeout=5) as src:
+        frames = list(src)
+    thread.join(5)
+    assert len(frames) == 20
