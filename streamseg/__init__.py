@@ -18,6 +18,7 @@ Example:
 
 from streamseg.config import RunConfig, SourceConfig, load_config
 from streamseg.errors import (
+    ClosedError,
     ConfigError,
     EvaluationError,
     FrameError,
@@ -38,6 +39,7 @@ from streamseg.sources import FrameSource, SyntheticScene, open_source
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClosedError",
     "ConfigError",
     "EvaluationError",
     "Frame",

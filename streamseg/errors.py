@@ -29,6 +29,7 @@ __all__ = [
     "SinkError",
     "TrainerError",
     "EvaluationError",
+    "ClosedError",
 ]
 
 
@@ -88,3 +89,9 @@ class EvaluationError(StreamsegError, ValueError):
     """Ground truth or results that do not fit the CDnet layout."""
 
     exit_code = 2
+
+
+class ClosedError(StreamsegError, ValueError):
+    """A segmenter used after ``close()`` (as Python's files raise ``ValueError``)."""
+
+    exit_code = 1

@@ -82,11 +82,14 @@ def check_image(image: object) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise FrameError(f"{_EXPECTED}; got {type(image).__name__}")
     if image.dtype != np.uint8:
-        hint = (
-            " (scale it to 8 bits first, e.g. (img >> 8).astype(np.uint8))"
-            if (image.dtype == np.uint16)
-            else ""
-        )
+        if image.dtype == np.uint16:
+            hint = " (scale it to 8 bits first, e.g. (img >> 8).astype(np.uint8))"
+        elif image.dtype.kind == "f":
+            hint = " (from [0, 1]: (img * 255).round().astype(np.uint8))"
+        elif image.dtype == np.bool_:
+            hint = " (a mask? frames are images: img.astype(np.uint8) * 255)"
+        else:
+            hint = ""
         raise FrameError(f"{_EXPECTED}; got dtype {image.dtype}{hint}")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]

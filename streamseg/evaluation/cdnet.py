@@ -131,14 +131,17 @@ def evaluate_folder(
     if missing and not allow_missing:
         raise EvaluationError(
             f"{folder}: {len(missing)} of {len(indices)} scored frames have no "
-            f"result (first: bin{missing[0]:06d}.png)"
+            f"result (first: bin{missing[0]:06d}.png); --allow-missing scores them as background"
         )
     confusion = Confusion()
     for index in indices:
         gt = seq.ground_truth(index)
         path = folder / f"bin{index:06d}.png"
         pred = read_mask(path) if path.exists() else np.zeros_like(gt)
-        confusion.update(pred, gt, seq.roi)
+        try:
+            confusion.update(pred, gt, seq.roi)
+        except EvaluationError as err:
+            raise EvaluationError(f"{path}: {err}") from None
     return confusion.compute()
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from streamseg.errors import ClosedError
 from streamseg.frame import check_image
 
 __all__ = ["Segmenter"]
@@ -81,6 +82,7 @@ class Segmenter(abc.ABC):
 
         Raises:
             FrameError: for a frame that is not a ``uint8`` gray/BGR image.
+            ClosedError: after :meth:`close`.
         """
         image = self._admit(image)
         return self._apply(image, float(learning_rate))
@@ -162,6 +164,9 @@ class Segmenter(abc.ABC):
         return f"{type(self).__name__}({fields})"
 
     def _admit(self, image: np.ndarray) -> np.ndarray:
+        if self._closed:
+            # Its threads and sessions are gone: a mask now would be a silent wrong answer.
+            raise ClosedError(f"{self.name}: used after close(); create a new one")
         image = check_image(image)
         if self._shape is not None and image.shape != self._shape:
             log.info(

@@ -65,11 +65,18 @@ def test_missing_results_fail_unless_allowed(tmp_path: Path):
     with pytest.raises(
         EvaluationError,
         match=r"1 of 2 scored frames have no result "
-        r"\(first: bin000001.png\)",
+        r"\(first: bin000001.png\); --allow-missing",
     ):
         evaluate_folder(seq, results)
     s = evaluate_folder(seq, results, allow_missing=True)
     assert (s.tp, s.fn) == (4, 4)
+
+
+def test_a_result_of_the_wrong_size_is_named(tmp_path: Path):
+    seq = make_sequence(tmp_path / "seq", {0: np.zeros((4, 4), np.uint8)})
+    results = write_results(tmp_path / "res", {0: np.zeros((2, 2), np.uint8)})
+    with pytest.raises(EvaluationError, match=r"bin000000.png: result \(2, 2\)"):
+        evaluate_folder(seq, results)
 
 
 def test_not_a_sequence(tmp_path: Path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import streamseg as ss
-from streamseg.errors import FrameError
+from streamseg.errors import ClosedError, FrameError
 from streamseg.sources.synthetic import SyntheticScene
 
 METHODS = ss.available()
@@ -129,6 +129,10 @@ def test_close_is_idempotent_and_repr_shows_config(name):
     seg.apply(frames(1)[0])
     seg.close()
     seg.close()
+    # A closed method has lost its threads and sessions: it says so rather than answer.
+    for call in (seg.apply, seg.predict_one, seg.score_one, seg.learn_one):
+        with pytest.raises(ClosedError, match="after close"):
+            call(frames(1)[0])
     text = repr(seg)
     fields = list(seg.config.__dataclass_fields__)
     assert text.startswith(type(seg).__name__ + "(") and text.endswith(")")

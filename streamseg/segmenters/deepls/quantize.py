@@ -121,6 +121,13 @@ def calibration_inputs(
         raise ConfigError(f"{origin}: too short to calibrate on: it needs at least {least} frames")
     keep = np.unique(np.linspace(0, len(out) - 1, min(count, len(out))).round().astype(int))
     log.info("calibrating on %d inputs from %d frames of %s", len(keep), eligible, origin)
+    if len(keep) < count // 4:
+        log.warning(
+            "%s: only %d calibration frames; int8 ranges measured on so few may clip what "
+            "the camera shows later: calibrate on a longer clip",
+            origin,
+            len(keep),
+        )
     return [out[i] for i in keep]
 
 
