@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import signal
 import sys
@@ -59,7 +60,12 @@ class _Stopper:
 
     def _handle(self, signum: int, _frame: Any) -> None:
         if self.signum is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
+            # At once, without finalisers: a KeyboardInterrupt raised in the middle of the
+            # orderly stop left the trainer's torch thread running at interpreter exit, and
+            # the C++ runtime aborted (exit 134). Masks are written atomically and the video
+            # is fragmented, so what was written stays valid; no checkpoint is saved.
+            os.write(2, b"aborted at once: outputs written so far are kept, no checkpoint\n")
+            os._exit(EXIT_SIGINT)
         self.signum = signum
         self._queue.put(signum)
 
@@ -147,22 +153,10 @@ def _resolve_run(
     overrides: Sequence[str],
 ) -> Any:
     """Merge a config file, the command-line options and ``--set`` into one RunConfig."""
-    import yaml
-
-    from streamseg.config import run_config_from_dict
+    from streamseg.config import read_yaml_file, run_config_from_dict, run_sections
     from streamseg.errors import ConfigError
 
-    data: dict[str, Any] = {}
-    if config:
-        path = Path(config)
-        if not path.exists():
-            raise ConfigError(f"config file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            raise ConfigError(f"config file {path} is not valid YAML") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {path} must hold a mapping at top level")
+    data = run_sections(read_yaml_file(config)) if config else {}
     data.setdefault("source", {})
     data.setdefault("outputs", {})
     if source is not None:
@@ -325,6 +319,15 @@ def run_cmd(
             )
         sets = [f"methods.{deep[0]}.{key}={v}" for key, v in flags.items() if v is not None]
         cfg = _resolve_run(*args, (*overrides, *sets))
+    for spec in cfg.methods:
+        # A checkpoint is written when the run ends: a bad path must fail before it starts.
+        save = getattr(spec.config, "save", None)
+        if save:
+            from streamseg.sinks.png import ensure_writable_dir
+
+            if Path(save).is_dir():
+                raise ConfigError(f"{spec.name}.save: {save} is a folder, not a file (model.pt)")
+            ensure_writable_dir(Path(save).resolve().parent)
     if progress is None:
         progress = sys.stderr.isatty()
     agreement = _Agreement() if len(cfg.methods) > 1 else None

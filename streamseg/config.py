@@ -47,6 +47,7 @@ __all__ = [
     "MethodSpec",
     "RunConfig",
     "load_config",
+    "read_yaml_file",
     "run_config_from_dict",
     "dump_config",
     "config_fields",
@@ -385,6 +386,13 @@ def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
     section[path[1]] = value
 
 
+def _max_frames(value: Any) -> int | None:
+    frames = _coerce(value, int | None, "max_frames")
+    if frames is not None and frames < 1:
+        raise ConfigError(f"max_frames must be >= 1 (omit it for the whole source), got {frames}")
+    return frames
+
+
 def run_config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = ()) -> RunConfig:
     """Build a resolved :class:`RunConfig` from a YAML-shaped mapping and ``--set`` overrides.
 
@@ -393,7 +401,7 @@ def run_config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = ()) 
     """
     from streamseg.registry import method_config
 
-    data: dict[str, Any] = _plain(raw)
+    data: dict[str, Any] = run_sections(_plain(raw))
     unknown = [k for k in data if k not in _RUN_KEYS]
     if unknown:
         raise ConfigError(f"config: unknown key {unknown[0]!r} (valid: {', '.join(_RUN_KEYS)})")
@@ -420,24 +428,29 @@ def run_config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = ()) 
         source=build(SourceConfig, data.get("source") or {}),
         methods=tuple(methods),
         outputs=build(OutputConfig, data.get("outputs") or {}),
-        max_frames=_coerce(data.get("max_frames"), int | None, "max_frames"),
+        max_frames=_max_frames(data.get("max_frames")),
         seed=_coerce(seed, int | None, "seed"),
     )
 
 
-def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
-    """Read a run configuration from YAML and apply ``--set`` style overrides.
+def read_yaml_file(path: str | Path) -> dict[str, Any]:
+    """The mapping at the top of a YAML configuration file (the one place files are parsed).
 
     Raises:
-        ConfigError: missing file, invalid YAML, or any invalid value.
+        ConfigError: a missing, unreadable or non-UTF-8 file, invalid YAML (with its line),
+            or a top level that is not a mapping.
     """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder: give the YAML file in it") from None
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text: give a YAML file") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
@@ -446,7 +459,36 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
         raise ConfigError(f"config file {path} is not valid YAML{where}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"config file {path} must hold a mapping at top level")
-    return run_config_from_dict(data, overrides)
+    return dict(data)
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+    """Read a run configuration from YAML and apply ``--set`` style overrides.
+
+    Raises:
+        ConfigError: missing file, invalid YAML, or any invalid value.
+    """
+    return run_config_from_dict(read_yaml_file(path), overrides)
+
+
+def run_sections(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's YAML-shaped mapping with ``source`` and ``outputs`` as mappings.
+
+    ``source: video.mp4`` is the short form of ``source: {uri: video.mp4}``.
+
+    Raises:
+        ConfigError: a section that is neither.
+    """
+    data = dict(raw)
+    if isinstance(data.get("source"), str):
+        data["source"] = {"uri": data["source"]}
+    for key in ("source", "outputs"):
+        section = data.get(key)
+        if section is not None and not isinstance(section, Mapping):
+            raise ConfigError(
+                f"config: {key} must be a mapping of its fields ({key}: {{...}}), got {section!r}"
+            )
+    return data
 
 
 def _plain(value: Any) -> Any:

@@ -34,9 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from streamseg.config import RunConfig, build, check, run_config_from_dict
+from streamseg.config import RunConfig, build, check, read_yaml_file, run_config_from_dict
 from streamseg.errors import ConfigError, StreamsegError
 
 __all__ = [
@@ -143,14 +141,7 @@ def load_serve_config(
     path: str | Path, *, out: str | Path | None = None, max_frames: int | None = None
 ) -> ServeConfig:
     """Read a ``streams:`` YAML file (see ``configs/cameras.yaml``)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"config file {path} is not valid YAML") from None
-    return serve_config_from_dict(data, out=out, max_frames=max_frames)
+    return serve_config_from_dict(read_yaml_file(path), out=out, max_frames=max_frames)
 
 
 class StreamWorker:

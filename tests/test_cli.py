@@ -262,6 +262,27 @@ def test_signal_finalises_outputs(tmp_path: Path, sig, code):
     assert "outputs are complete" in err
 
 
+def test_a_second_ctrl_c_aborts_at_once_and_keeps_what_was_written(tmp_path: Path):
+    masks, video = tmp_path / "m", tmp_path / "v.mp4"
+    cmd = [sys.executable, "-m", "streamseg", "run", "-s", "synthetic:frames=100000,size=96x72"]
+    cmd += ["-m", "deepls", "--masks", str(masks), "--video", str(video), "--no-progress"]
+    cmd += ["--save-checkpoint", str(tmp_path / "c.pt")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(masks.glob("bin*.png"))) < 40:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    # Not the C++ runtime's abort (134) of a torch thread left running at exit.
+    assert proc.returncode == 130 and "aborted at once" in err, err
+    pngs = sorted(masks.glob("bin*.png"))
+    assert pngs and all(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) is not None for p in pngs)
+    with av.open(str(video)) as c:
+        assert sum(1 for _ in c.decode(video=0)) > 0
+
+
 def test_python_dash_m(tmp_path: Path):
     out = subprocess.run(
         [sys.executable, "-m", "streamseg", "list"],
@@ -514,3 +535,15 @@ def test_two_pass_model_keeps_the_clip_context(tmp_path: Path):
     assert context.shape == (2, 24, 32)  # median and MAD at the processing size
     assert main(["export", str(model), "--out", str(onnx)]) == 0
     assert read_metadata(onnx.read_bytes())["context"].shape == (2, 24, 32)
+
+
+def test_a_checkpoint_path_that_cannot_be_written_fails_before_the_run(tmp_path: Path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    masks = tmp_path / "masks"
+    args = ["run", "-s", "synthetic:frames=5,size=64x48", "-m", "deepls", "--masks", str(masks)]
+    assert main([*args, "--save-checkpoint", str(blocker / "c.pt")]) == 2
+    assert main([*args, "--save-checkpoint", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "a_file" in err[0] and "is a folder" in err[1]
+    assert not masks.exists()

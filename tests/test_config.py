@@ -70,6 +70,9 @@ def test_run_config_resolves_defaults_and_overrides():
         ({"methods": ["mog2"]}, ["sources.uri=x"], "unknown section 'sources'"),
         ({"methods": ["mog2", "mog2"]}, [], "listed twice"),
         ({"method": ["mog2"]}, [], "unknown key 'method'"),
+        ({"methods": ["mog2"], "source": 5}, [], "source must be a mapping"),
+        ({"methods": ["mog2"], "outputs": ["a"]}, [], "outputs must be a mapping"),
+        ({"methods": ["mog2"], "max_frames": -4}, [], "max_frames must be >= 1"),
     ],
 )
 def test_run_config_errors(data, overrides, match):
@@ -101,6 +104,20 @@ def test_load_config_bad_yaml(tmp_path: Path, text: str):
 def test_load_config_missing(tmp_path: Path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_load_config_that_is_no_text_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    binary = tmp_path / "b.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(binary)
+
+
+def test_a_source_may_be_given_as_its_uri():
+    cfg = run_config_from_dict({"source": "clip.mp4", "methods": ["mog2"]})
+    assert cfg.source.uri == "clip.mp4"
 
 
 def test_shipped_configs_load():

@@ -20,8 +20,7 @@ import numpy as np
 
 from streamseg.frame import Frame
 from streamseg.sinks.base import Sink
-from streamseg.sinks.png import ensure_writable_dir
-from streamseg.sinks.video import VideoWriter, overlay
+from streamseg.sinks.video import VideoWriter, overlay, prepare_video_path
 
 __all__ = ["MosaicSink", "mosaic"]
 
@@ -81,7 +80,7 @@ class MosaicSink(Sink):
         self._writer: VideoWriter | None = None
 
     def _open(self) -> None:
-        ensure_writable_dir(self.path.parent)
+        prepare_video_path(self.path)
         self._writer = VideoWriter(self.path, self.fps)
 
     def _write(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:

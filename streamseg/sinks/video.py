@@ -73,7 +73,7 @@ class VideoWriter:
             options["flush_packets"] = "1"  # each fragment reaches the disk when it is complete
         try:
             self._container = av.open(str(self.path), mode="w", options=options)
-        except (av.error.FFmpegError, OSError) as err:
+        except (av.error.FFmpegError, OSError, ValueError) as err:  # ValueError: unknown format
             raise SinkError(f"cannot write video {self.path}: {err}") from None
         rate = Fraction(self.fps).limit_denominator(1001)
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
@@ -158,6 +158,28 @@ def overlay(
     return out
 
 
+#: Container formats FFmpeg picks from a file name, as a video sink's name must end.
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".avi")
+
+
+def prepare_video_path(path: Path) -> None:
+    """Check a video output's name and make its folder, before the first frame.
+
+    A :class:`VideoWriter` starts only when the first frame comes (it needs its size), so
+    without this a bad name would fail the run after its first frame instead of before.
+
+    Raises:
+        SinkError: a folder, a name without a known video suffix, an unwritable folder.
+    """
+    if path.is_dir():
+        raise SinkError(f"{path} is a folder: give a video file, e.g. {path}/out.mp4")
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise SinkError(
+            f"{path}: the name does not say the video format; end it in {', '.join(VIDEO_SUFFIXES)}"
+        )
+    ensure_writable_dir(path.parent)
+
+
 class _VideoSink(Sink):
     def __init__(self, path: str | Path, method: str | None = None, fps: float = 25.0) -> None:
         super().__init__(method)
@@ -166,7 +188,7 @@ class _VideoSink(Sink):
         self._writer: VideoWriter | None = None
 
     def _open(self) -> None:
-        ensure_writable_dir(self.path.parent)
+        prepare_video_path(self.path)
         self._writer = VideoWriter(self.path, self.fps)
 
     def _close(self) -> None:

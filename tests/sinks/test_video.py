@@ -86,3 +86,13 @@ def test_mosaic_labels_every_tile():
     for r, c in [(0, 0), (0, 80), (60, 0), (60, 80)]:
         label = grid[r : r + 14, c : c + 30]
         assert (label == 0).any() and (label > 200).any()  # black band, white text
+
+
+@pytest.mark.parametrize("sink", [MosaicSink, MaskVideoSink, OverlayVideoSink])
+@pytest.mark.parametrize(("name", "match"), [("", "is a folder"), ("x.xyz", "end it in .mp4")])
+def test_a_bad_video_name_fails_before_the_first_frame(tmp_path: Path, sink, name, match):
+    from streamseg.errors import SinkError
+
+    out = sink(tmp_path / name, **({} if sink is MosaicSink else {"method": "mog2"}))
+    with pytest.raises(SinkError, match=match):
+        out.open()
