@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -72,17 +73,23 @@ def test_audio_only_file_has_no_video_stream(tmp_path: Path):
         pass
 
 
-def test_truncated_file_keeps_what_decodes(tmp_path: Path):
-    # A fragmented MP4 cut in the middle: the head decodes, then the source says where it stopped.
+def cut_fragmented_mp4(tmp_path: Path, frames: int, keep: Callable[[bytes], int]) -> Path:
+    """A fragmented MP4 of ``frames`` frames, cut to its first ``keep(data)`` bytes."""
     path = write_video(
         tmp_path / "full.mp4",
-        frames=120,
+        frames=frames,
         size=(160, 120),
         container_options={"movflags": "frag_keyframe+empty_moov"},
     )
     data = path.read_bytes()
     cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[: len(data) // 2])
+    cut.write_bytes(data[: keep(data)])
+    return cut
+
+
+def test_truncated_file_keeps_what_decodes(tmp_path: Path):
+    # A fragmented MP4 cut in the middle: the head decodes, then the source says where it stopped.
+    cut = cut_fragmented_mp4(tmp_path, 120, lambda data: len(data) // 2)
     with ss.open_source(cut) as src:
         frames = list(src)
     assert 30 < len(frames) < 120
@@ -91,15 +98,7 @@ def test_truncated_file_keeps_what_decodes(tmp_path: Path):
 def test_a_file_cut_before_its_first_frame_is_an_error_not_an_empty_run(tmp_path: Path):
     # The header opens, but the first frame's data is cut: nothing to segment, which a
     # run must not report as a success with no frames.
-    path = write_video(
-        tmp_path / "full.mp4",
-        frames=60,
-        size=(160, 120),
-        container_options={"movflags": "frag_keyframe+empty_moov"},
-    )
-    data = path.read_bytes()
-    cut = tmp_path / "cut.mp4"
-    cut.write_bytes(data[: data.index(b"mdat") + 100])
+    cut = cut_fragmented_mp4(tmp_path, 60, lambda data: data.index(b"mdat") + 100)
     with pytest.raises(SourceError, match="cut.mp4: no frame could be decoded"):
         with ss.open_source(cut) as src:
             list(src)
