@@ -104,8 +104,10 @@ def serve_config_from_dict(
     mosaic video to ``out/<name>/mosaic.mp4``.
     """
     entries = data.get("streams") if isinstance(data, Mapping) else None
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(entries, list):
         raise ConfigError("serve config: expected a top-level 'streams:' list")
+    if not entries:
+        raise ConfigError("serve config: 'streams:' is empty; list one entry per camera")
     unknown = [k for k in data if k != "streams"]
     if unknown:
         raise ConfigError(f"serve config: unknown key {unknown[0]!r} (valid: streams)")
@@ -117,6 +119,9 @@ def serve_config_from_dict(
         name = str(entry.get("name") or f"stream{i}")
         extra = {k: entry.pop(k) for k in list(entry) if k in _STREAM_KEYS}
         extra["name"] = name
+        if not entry.get("source"):
+            # A run without a source reads the synthetic scene; a camera list must not.
+            raise ConfigError(f"stream {name}: no source (source: {{uri: rtsp://...}})")
         if out is not None and not entry.get("outputs"):
             entry["outputs"] = {
                 "masks": str(Path(out) / name / "masks"),
@@ -309,8 +314,33 @@ class Cluster:
             else:
                 ray.init(num_cpus=self.num_cpus, _node_ip_address="127.0.0.1", **kwargs)
                 self._started_ray = True
+        self._check(ray.cluster_resources())
         for stream in self.config.streams:
             self._launch(stream, 0)
+
+    def _check(self, resources: Mapping[str, float]) -> None:
+        """Refuse what no restart can fix: more CPUs/GPUs than the cluster has, missing files.
+
+        Raises:
+            ConfigError: before any actor starts (each would fail, be restarted, and fail).
+        """
+        from streamseg.sources.capture import webcam_index
+        from streamseg.sources.pyav import is_stream_url
+
+        for stream in self.config.streams:
+            for what, asked in (("CPU", stream.cpus), ("GPU", stream.gpus)):
+                have = resources.get(what, 0.0)
+                if asked > have:
+                    raise ConfigError(
+                        f"stream {stream.name}: asks for {asked:g} {what}s, the cluster has "
+                        f"{have:g}; lower its {what.lower()}s: or add nodes"
+                    )
+            uri = stream.run.source.uri
+            special = uri.startswith("synthetic") or is_stream_url(uri)
+            is_file = not special and webcam_index(uri) is None
+            # Files are read where the actors run: on this machine unless Ray is remote.
+            if is_file and not self.address and not Path(uri).exists():
+                raise ConfigError(f"stream {stream.name}: {uri}: no such file or folder")
 
     def _launch(self, stream: StreamConfig, attempt: int) -> None:
         ray = self._ray()

@@ -24,14 +24,35 @@ def test_config_defaults_outputs_and_rejects_mistakes(tmp_path: Path):
     stream = cfg.streams[0]
     assert stream.cpus == 0.5 and stream.run.max_frames == 7
     assert stream.run.outputs.masks == str(tmp_path / "a" / "masks")
+    src = {"source": "synthetic"}
     for bad, match in [
         ({}, "streams:"),
-        ({"streams": [{"name": "x", "methods": ["nope"]}]}, "stream x: unknown method"),
-        ({"streams": [{"name": "x", "methods": ["mog2"], "cpus": 0}]}, "cpus must be > 0"),
-        ({"streams": [{"name": "x", "methods": ["mog2"]}] * 2}, "unique"),
+        ({"streams": []}, "'streams:' is empty"),
+        ({"streams": [{"name": "x", "methods": ["mog2"]}]}, "stream x: no source"),
+        ({"streams": [{"name": "x", **src, "methods": ["nope"]}]}, "stream x: unknown method"),
+        ({"streams": [{"name": "x", **src, "methods": ["mog2"], "cpus": 0}]}, "cpus must be > 0"),
+        ({"streams": [{"name": "x", **src, "methods": ["mog2"]}] * 2}, "unique"),
     ]:
         with pytest.raises(ConfigError, match=match):
             serve_config_from_dict(bad)
+
+
+def test_what_no_restart_can_fix_is_refused_before_any_actor_starts(tmp_path: Path):
+    from streamseg.serve import Cluster
+
+    def cluster(**stream: object) -> Cluster:
+        entry = {"name": "a", "source": "synthetic", "methods": ["mog2"], **stream}
+        return Cluster(serve_config_from_dict({"streams": [entry]}))
+
+    two_cpus = {"CPU": 2.0}
+    cluster(cpus=2)._check(two_cpus)
+    with pytest.raises(ConfigError, match="asks for 64 CPUs, the cluster has 2"):
+        cluster(cpus=64)._check(two_cpus)
+    with pytest.raises(ConfigError, match="asks for 1 GPUs, the cluster has 0"):
+        cluster(gpus=1)._check(two_cpus)
+    with pytest.raises(ConfigError, match="gone.mp4: no such file"):
+        cluster(source=str(tmp_path / "gone.mp4"))._check(two_cpus)
+    cluster(source="rtsp://127.0.0.1:9/cam")._check(two_cpus)
 
 
 def test_worker_without_ray(tmp_path: Path):
