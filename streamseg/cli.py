@@ -662,6 +662,7 @@ def train_cmd(
     import dataclasses
 
     from streamseg.config import params_from_overrides
+    from streamseg.errors import ConfigError
     from streamseg.registry import method_config
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.train import collect_clip, rpca_gap, train_frames
@@ -671,6 +672,8 @@ def train_cmd(
 
     cfg = method_config(method, params_from_overrides(overrides))
     tc = cfg.train
+    if tc.steps < 1:
+        raise ConfigError("train.steps must be >= 1 for `streamseg train` (it trains that many)")
     ensure_writable_dir(Path(out).resolve().parent)
     show = sys.stderr.isatty() if progress is None else progress
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -699,6 +702,12 @@ def train_cmd(
             on_frame=lambda i: bar.update(task, completed=i + 1),
         )
         bar.update(task, completed=total)
+        # The loss is a nuclear norm over frames: it needs a batch of them (SLNet: a stack).
+        least = max(2, cfg.net.stack if cfg.net.family == "slnet" else 2)
+        if len(frames) < least:
+            raise ConfigError(
+                f"{source}: {len(frames)} frame(s); training {method} needs at least {least}"
+            )
         size = processing_size(src.info.height, src.info.width, cfg.area)
         steps = bar.add_task("training", total=tc.steps, info="")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import cv2
+import numpy as np
 import pytest
 
 from streamseg.cli import main
@@ -547,3 +548,16 @@ def test_a_checkpoint_path_that_cannot_be_written_fails_before_the_run(tmp_path:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "a_file" in err[0] and "is a folder" in err[1]
     assert not masks.exists()
+
+
+def test_train_refuses_what_cannot_train_before_it_starts(tmp_path: Path, capsys):
+    one = tmp_path / "one"
+    one.mkdir()
+    cv2.imwrite(str(one / "in000001.png"), np.zeros((48, 64, 3), np.uint8))
+    out = str(tmp_path / "m.pt")
+    assert main(["train", str(one), "--out", out, "--no-progress", "--no-rpca"]) == 2
+    assert "1 frame(s); training deepls needs at least 2" in capsys.readouterr().err
+    args = ["train", "synthetic:frames=8,size=64x48", "--out", out, "--no-progress"]
+    assert main([*args, "--set", "train.steps=0"]) == 2
+    assert "train.steps must be >= 1" in capsys.readouterr().err
+    assert not Path(out).exists()

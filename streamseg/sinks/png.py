@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,8 +38,13 @@ def ensure_writable_dir(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SinkError(f"cannot create output folder {folder}: {err.strerror}") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise SinkError(f"output folder {folder} is not writable")
+    # A file really written and removed: os.access says yes to root even where the
+    # kernel refuses (/proc, /sys, read-only mounts), and the run would fail at its end.
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".streamseg-probe-"):
+            pass
+    except OSError as err:
+        raise SinkError(f"output folder {folder} is not writable: {err.strerror}") from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

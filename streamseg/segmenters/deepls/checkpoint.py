@@ -66,9 +66,13 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
     try:
         torch.save(payload, tmp)
         os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise ModelError(f"cannot write checkpoint {path}: {err.strerror or err}") from None
+    except (OSError, RuntimeError) as err:  # torch reports a failed open as RuntimeError
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # nothing was created where nothing can be written
+        reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
+        raise ModelError(f"cannot write checkpoint {path}: {reason}") from None
     return path
 
 
