@@ -85,7 +85,15 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, tp):
             return value
         if isinstance(value, Mapping):
-            return build(tp, value)
+            try:
+                return build(tp, value)
+            except ConfigError as err:
+                # Name the field by its path from the outer config (train.steps), not by
+                # the nested class (TrainConfig.steps) the user never types.
+                text, head = str(err), f"{tp.__name__}."
+                if text.startswith(head):
+                    raise ConfigError(f"{where}.{text[len(head) :]}") from None
+                raise ConfigError(f"{where}: {text.removeprefix(f'{tp.__name__}: ')}") from None
         raise ConfigError(f"{where}: expected a mapping of {tp.__name__} fields, got {value!r}")
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from streamseg.config import OutputConfig, RunConfig, dump_config
+from streamseg.errors import StreamsegError
 from streamseg.frame import Frame
 from streamseg.segmenters.base import Segmenter
 from streamseg.sinks.base import Sink
@@ -92,6 +93,7 @@ class RunStats:
         methods: per-method timings.
         interrupted: the run was stopped before the source ended.
         warning: why the source ended early, if it did.
+        error: the error that ended the run, if one did (e.g. a stream lost for good).
     """
 
     frames: int = 0
@@ -102,6 +104,7 @@ class RunStats:
     methods: dict[str, MethodStats] = field(default_factory=dict)
     interrupted: bool = False
     warning: str | None = None
+    error: str | None = None
 
     @property
     def fps(self) -> float:
@@ -119,6 +122,7 @@ class RunStats:
             "latency_ms_p99": _percentile(self.latency_ms, 99),
             "interrupted": self.interrupted,
             "warning": self.warning,
+            "error": self.error,
             "methods": {n: m.as_dict() for n, m in self.methods.items()},
         }
 
@@ -156,6 +160,7 @@ def run(
     description: str = "segmenting",
     on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
     realtime: bool = False,
+    stats: RunStats | None = None,
 ) -> RunStats:
     """Run ``source`` through every segmenter and write the masks to every sink.
 
@@ -170,11 +175,14 @@ def run(
         on_frame: called with each frame and its masks after the sinks.
         realtime: pace a file at its frame rate, as a camera would deliver it (frames
             are never read before their timestamp; a slow pipeline just falls behind).
+        stats: filled in place (the caller keeps what was counted if the run fails).
 
     Returns:
         The run's statistics; ``interrupted`` is set if it stopped early.
     """
-    stats = RunStats(methods={name: MethodStats(name) for name in segmenters})
+    if stats is None:
+        stats = RunStats()
+    stats.methods = {name: MethodStats(name) for name in segmenters}
     source.open()
     total = source.info.frame_count
     if max_frames is not None:
@@ -338,18 +346,34 @@ def run_config(
         for d in dirs:
             ensure_writable_dir(d)
             atomic_write(d / "run.yaml", resolved)
-        stats = run(
-            source,
-            segmenters,
-            all_sinks,
-            max_frames=config.max_frames,
-            stop=stop,
-            progress=progress,
-            on_frame=on_frame,
-            realtime=config.source.realtime,
-            description=f"{', '.join(methods)} on {Path(config.source.uri).name}",
-        )
-        report = json.dumps(stats.as_dict(), indent=2, default=float).encode()
-        for d in dirs:
-            atomic_write(d / "run_stats.json", report)
+        stats = RunStats()
+        try:
+            run(
+                source,
+                segmenters,
+                all_sinks,
+                max_frames=config.max_frames,
+                stop=stop,
+                progress=progress,
+                on_frame=on_frame,
+                realtime=config.source.realtime,
+                description=f"{', '.join(methods)} on {Path(config.source.uri).name}",
+                stats=stats,
+            )
+        except Exception as err:
+            # A stream lost for good still leaves its outputs and their statistics; a
+            # failure to write those must not hide the error itself.
+            stats.error = str(err)
+            with contextlib.suppress(StreamsegError):
+                _write_stats(dirs, stats)
+            raise
+        _write_stats(dirs, stats)
         return stats
+
+
+def _write_stats(dirs: Sequence[Path], stats: RunStats) -> None:
+    from streamseg.sinks.png import atomic_write
+
+    report = json.dumps(stats.as_dict(), indent=2, default=float).encode()
+    for d in dirs:
+        atomic_write(d / "run_stats.json", report)

@@ -102,7 +102,11 @@ def method_config(
     try:
         return build(cls.Config, params)
     except ConfigError as err:
-        raise ConfigError(f"{name}: {str(err).split(': ', 1)[-1]}") from None
+        # "Config.window: ..." names the class; the user typed deepls.window.
+        text = str(err)
+        if text.startswith("Config."):
+            raise ConfigError(f"{name}.{text.removeprefix('Config.')}") from None
+        raise ConfigError(f"{name}: {text.removeprefix('Config: ')}") from None
 
 
 def create(name: str, config: Any | None = None, **params: Any) -> Segmenter:

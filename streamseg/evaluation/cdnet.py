@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from functools import cached_property
@@ -26,6 +27,8 @@ from streamseg.evaluation.metrics import Confusion, Scores
 
 __all__ = ["CDnetSequence", "evaluate_folder", "find_sequences", "read_mask"]
 
+log = logging.getLogger(__name__)
+
 
 def read_mask(path: Path) -> np.ndarray:
     """A mask or ground-truth image as ``uint8 H×W`` gray values."""
@@ -33,7 +36,7 @@ def read_mask(path: Path) -> np.ndarray:
 
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None:
-        raise EvaluationError(f"cannot read image {path}")
+        raise EvaluationError(f"cannot read image {path}: not an image file OpenCV can decode")
     return image
 
 
@@ -134,10 +137,15 @@ def evaluate_folder(
             f"result (first: bin{missing[0]:06d}.png); --allow-missing scores them as background"
         )
     confusion = Confusion()
+    warned = False
     for index in indices:
         gt = seq.ground_truth(index)
         path = folder / f"bin{index:06d}.png"
         pred = read_mask(path) if path.exists() else np.zeros_like(gt)
+        if not warned and ((pred != 0) & (pred != 255)).any():
+            # A photo saved under a mask's name scores as garbage without this.
+            log.warning("%s: not a 0/255 mask; pixels >= 128 count as foreground", path)
+            warned = True
         try:
             confusion.update(pred, gt, seq.roi)
         except EvaluationError as err:
@@ -153,6 +161,8 @@ def find_sequences(root: str | Path) -> Iterator[tuple[str, CDnetSequence]]:
     (relative to ``root``), or the sequence's own name at top level.
     """
     base = Path(root)
+    if base.is_file():
+        raise EvaluationError(f"{base}: a file; give the sequence folder (with groundtruth/)")
     if not base.is_dir():
         raise EvaluationError(f"{base}: no such folder")
     found = sorted(p.parent for p in base.rglob("groundtruth") if p.is_dir())

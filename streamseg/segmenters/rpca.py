@@ -433,6 +433,10 @@ class RPCA(Segmenter):
         solver = getattr(self, "_solver", None)
         if solver is not None and solver.is_alive():
             solver.join(timeout=30.0)
+            if solver.is_alive():
+                # Its result is discarded (the generation moved on); the daemon thread
+                # ends with its solve, or with the process.
+                log.warning("rpca: a window solve still runs after 30 s; left to finish alone")
 
     @property
     def ready(self) -> bool:

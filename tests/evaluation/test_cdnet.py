@@ -79,6 +79,13 @@ def test_a_result_of_the_wrong_size_is_named(tmp_path: Path):
         evaluate_folder(seq, results)
 
 
+def test_a_result_that_is_no_mask_is_warned_about(tmp_path: Path, caplog):
+    seq = make_sequence(tmp_path / "seq", {0: np.zeros((4, 4), np.uint8)})
+    results = write_results(tmp_path / "res", {0: np.full((4, 4), 77, np.uint8)})
+    evaluate_folder(seq, results)
+    assert "not a 0/255 mask" in caplog.text
+
+
 def test_not_a_sequence(tmp_path: Path):
     with pytest.raises(EvaluationError, match="no groundtruth/ folder"):
         CDnetSequence(tmp_path)

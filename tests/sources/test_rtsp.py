@@ -119,3 +119,29 @@ def test_stalled_server_times_out_and_reconnects(rtsp_server):
             if src.reconnects >= 1 and received >= 20:
                 break
     assert src.reconnects >= 1
+
+
+def test_a_run_whose_stream_is_lost_keeps_its_outputs_and_statistics(rtsp_server, tmp_path):
+    import json
+
+    from streamseg.config import run_config_from_dict
+    from streamseg.pipeline import run_config
+
+    masks = tmp_path / "masks"
+    cfg = run_config_from_dict(
+        {
+            "source": {"uri": rtsp_server.url, "read_timeout": 1, "max_reconnects": 1},
+            "methods": ["mog2"],
+            "outputs": {"masks": str(masks)},
+        }
+    )
+
+    def stop_after_five(frame, _masks):
+        if frame.index == 5:
+            rtsp_server.stop()
+
+    with pytest.raises(StreamLostError):
+        run_config(cfg, on_frame=stop_after_five)
+    stats = json.loads((masks / "run_stats.json").read_text())
+    assert stats["frames"] >= 6 and "stream lost" in stats["error"]
+    assert len(list(masks.glob("bin*.png"))) == stats["frames"]
