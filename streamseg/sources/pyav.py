@@ -17,14 +17,15 @@ import logging
 import os
 import select
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from streamseg.config import SourceConfig
-from streamseg.errors import SourceError, SourceNotFoundError
+from streamseg.errors import SourceError, SourceNotFoundError, StreamLostError
 from streamseg.frame import Frame, SourceInfo
 from streamseg.sources.live import LiveCapableSource
 
@@ -74,17 +75,17 @@ def frame_to_array(frame: Any, gray: bool) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
-def _open_container(uri: str, config: SourceConfig, live: bool, target: str = "") -> Any:
+def _open_container(uri: str, config: SourceConfig, live: bool, target: Any = None) -> Any:
     """``av.open`` with timeouts, translating FFmpeg's errors into one-line SourceErrors.
 
-    ``target`` is what FFmpeg opens when it is not ``uri`` itself (``pipe:FD``).
+    ``target`` is what FFmpeg opens when it is not ``uri`` itself (a file-like reader).
     """
     import av
 
     options = {"rtsp_transport": "tcp"} if uri.lower().startswith(("rtsp://", "rtsps://")) else {}
     try:
         container = av.open(
-            target or uri,
+            uri if target is None else target,
             mode="r",
             options=options,
             timeout=(config.open_timeout, config.read_timeout),
@@ -113,31 +114,63 @@ def _open_container(uri: str, config: SourceConfig, live: bool, target: str = ""
     return container
 
 
-def _pipe_with_data(path: str, timeout: float) -> int:
-    """A read descriptor of a named pipe once it has data, waiting up to ``timeout`` seconds.
+class _PipeReader:
+    """A named pipe read for FFmpeg in Python slices, so that waits end.
 
-    Opening a FIFO for reading blocks until a writer opens it, inside C, where no
-    timeout and no signal reach; and a writer that wrote and left makes a second open
-    block again. So a non-blocking read end is polled, and then handed to FFmpeg as
-    ``pipe:FD`` (FFmpeg reads it but does not close it: the caller does).
+    Opening a FIFO for reading blocks in C until a writer opens it, and a blocking read
+    of a stalled writer blocks in C for ever: no timeout, no signal handler, no
+    ``cancel()`` reaches either. So the pipe is opened non-blocking and FFmpeg reads it
+    through this object (PyAV's file-like input): each ``read`` polls in 0.1 s slices.
 
-    Raises:
-        SourceError: no data within ``timeout``.
+    Args:
+        path: the pipe.
+        read_timeout: seconds without data before the stream counts as lost.
+        cancelled: tells that the source was cancelled (the read then ends the input).
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        if not poller.poll(timeout * 1000):
-            raise SourceError(
-                f"{path}: a named pipe with no data within {timeout:g} s "
-                "(source.open_timeout); start its writer first"
+
+    def __init__(self, path: str, read_timeout: float, cancelled: Callable[[], bool]) -> None:
+        self.path = path
+        self.read_timeout = read_timeout
+        self._cancelled = cancelled
+        self._fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self._poller = select.poll()
+        self._poller.register(self._fd, select.POLLIN)
+
+    def wait(self, timeout: float) -> bool:
+        """``True`` once data (or the writer's end) is ready within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self._cancelled():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._poller.poll(min(left, 0.1) * 1000):
+                return True
+        return False
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes; ``b""`` at the writer's end or after a cancel.
+
+        Raises:
+            StreamLostError: no data for ``read_timeout`` seconds.
+        """
+        if self._cancelled():
+            return b""
+        if not self.wait(self.read_timeout):
+            if self._cancelled():
+                return b""
+            raise StreamLostError(
+                f"{self.path}: no data from the pipe's writer for {self.read_timeout:g} s "
+                "(source.read_timeout)"
             )
-        os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+        try:
+            return os.read(self._fd, size)
+        except BlockingIOError:  # woken without data (a writer came and went): try again
+            return self.read(size)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def _is_remote_file(uri: str, container: Any) -> bool:
@@ -146,7 +179,8 @@ def _is_remote_file(uri: str, container: Any) -> bool:
     A live HTTP stream (MJPEG, a live HLS playlist) has none. Read as a stream, a file's
     end would look like a disconnect, and each reconnect would start it over: for ever.
     """
-    return uri.lower().startswith(("http://", "https://")) and container.duration is not None
+    # Live HTTP-FLV announces a duration of 0: only a positive one marks a file.
+    return uri.lower().startswith(("http://", "https://")) and bool(container.duration)
 
 
 class _Connection:
@@ -188,20 +222,26 @@ class PyAVSource(LiveCapableSource):
         self._count = 0
         self._fps: float | None = None
         self._expected: int | None = None  # frames the container's header announces
-        self._pipe: int | None = None  # the read end of a named pipe, FFmpeg reading it
+        self._pipe: _PipeReader | None = None  # a named pipe FFmpeg reads through
 
     def _open(self) -> SourceInfo:
         stream_url = is_stream_url(self.uri)
         if not stream_url and not Path(self.uri).exists():
             raise SourceNotFoundError(f"{self.uri}: no such file")
         if not stream_url and stat.S_ISFIFO(os.stat(self.uri).st_mode):
-            self._pipe = _pipe_with_data(self.uri, self.config.open_timeout)
+            pipe = _PipeReader(self.uri, self.config.read_timeout, lambda: self._cancelled)
             try:
-                container = _open_container(self.uri, self.config, False, f"pipe:{self._pipe}")
+                if not pipe.wait(self.config.open_timeout):
+                    raise SourceError(
+                        f"{self.uri}: a named pipe with no data within "
+                        f"{self.config.open_timeout:g} s (source.open_timeout); "
+                        "start its writer first"
+                    )
+                container = _open_container(self.uri, self.config, False, pipe)
             except BaseException:
-                os.close(self._pipe)
-                self._pipe = None
+                pipe.close()
                 raise
+            self._pipe = pipe
         else:
             container = _open_container(self.uri, self.config, live=stream_url)
         self.live = stream_url and not _is_remote_file(self.uri, container)
@@ -281,7 +321,7 @@ class PyAVSource(LiveCapableSource):
             self._container.close()
             self._container = None
         if self._pipe is not None:
-            os.close(self._pipe)
+            self._pipe.close()
             self._pipe = None
 
     def __repr__(self) -> str:

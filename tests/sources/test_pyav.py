@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -202,3 +203,47 @@ def test_a_named_pipe_is_read_from_its_writer(tmp_path: Path):
         frames = list(src)
     thread.join(5)
     assert len(frames) == 20
+
+
+def _stalling_writer(fifo: Path, data: bytes, hold: threading.Event) -> threading.Thread:
+    """Writes half of ``data`` into ``fifo``, then keeps it open without writing until ``hold``."""
+
+    def write() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(data[: len(data) // 2])
+            fh.flush()
+            hold.wait(30)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_stalled_pipe_is_lost_after_read_timeout_and_a_cancel_ends_it(tmp_path: Path):
+    # A blocking read of a stalled writer waited in C for ever, beyond Ctrl-C.
+    import os
+    import time
+
+    from streamseg.errors import StreamLostError
+
+    data = write_video(tmp_path / "clip.mkv", frames=200, size=(160, 120)).read_bytes()
+    for cancel in (False, True):
+        fifo = tmp_path / f"pipe{cancel}.mkv"
+        os.mkfifo(fifo)
+        hold = threading.Event()
+        writer = _stalling_writer(fifo, data, hold)
+        src = ss.open_source(fifo, open_timeout=5, read_timeout=1 if not cancel else 60)
+        started = time.monotonic()
+        try:
+            with src:
+                if cancel:
+                    threading.Timer(0.5, src.cancel).start()
+                    frames = list(src)
+                    assert 0 < len(frames) < 200
+                else:
+                    with pytest.raises(StreamLostError, match="no data from the pipe's writer"):
+                        list(src)
+        finally:
+            hold.set()
+            writer.join(5)
+        assert time.monotonic() - started < 10
