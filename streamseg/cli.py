@@ -62,8 +62,10 @@ class _Stopper:
         if self.signum is not None and signum == signal.SIGINT:
             # At once, without finalisers: a KeyboardInterrupt raised in the middle of the
             # orderly stop left the trainer's torch thread running at interpreter exit, and
-            # the C++ runtime aborted (exit 134). Masks are written atomically and the video
-            # is fragmented, so what was written stays valid; no checkpoint is saved.
+            # the C++ runtime aborted (exit 134). Masks are written atomically and an MP4 is
+            # fragmented, so what was written stays valid; no checkpoint is saved.
+            if os.isatty(2):
+                os.write(2, b"\x1b[?25h")  # the progress bar hid the cursor; nothing restores it
             os.write(2, b"aborted at once: outputs written so far are kept, no checkpoint\n")
             os._exit(EXIT_SIGINT)
         self.signum = signum
@@ -157,8 +159,8 @@ def _resolve_run(
     from streamseg.errors import ConfigError
 
     data = run_sections(read_yaml_file(config)) if config else {}
-    data.setdefault("source", {})
-    data.setdefault("outputs", {})
+    data["source"] = data.get("source") or {}  # `source:` left empty is None in YAML
+    data["outputs"] = data.get("outputs") or {}
     if source is not None:
         data["source"] = {**(data["source"] or {}), "uri": source}
     if gray:
@@ -674,6 +676,10 @@ def train_cmd(
     tc = cfg.train
     if tc.steps < 1:
         raise ConfigError("train.steps must be >= 1 for `streamseg train` (it trains that many)")
+    if cfg.net.family == "slnet" and tc.frames < cfg.net.stack:
+        raise ConfigError(
+            f"train.frames must be >= net.stack ({cfg.net.stack}) for slnet: a batch holds a stack"
+        )
     ensure_writable_dir(Path(out).resolve().parent)
     show = sys.stderr.isatty() if progress is None else progress
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -482,14 +482,15 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
 def run_sections(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A run's YAML-shaped mapping with ``source`` and ``outputs`` as mappings.
 
-    ``source: video.mp4`` is the short form of ``source: {uri: video.mp4}``.
+    ``source: video.mp4`` (or a webcam index) is the short form of
+    ``source: {uri: video.mp4}``.
 
     Raises:
         ConfigError: a section that is neither.
     """
     data = dict(raw)
-    if isinstance(data.get("source"), str):
-        data["source"] = {"uri": data["source"]}
+    if isinstance(data.get("source"), (str, int)) and not isinstance(data.get("source"), bool):
+        data["source"] = {"uri": str(data["source"])}  # a webcam index too: `source: 0`
     for key in ("source", "outputs"):
         section = data.get(key)
         if section is not None and not isinstance(section, Mapping):

@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 from streamseg.config import OutputConfig, RunConfig, dump_config
-from streamseg.errors import StreamsegError
 from streamseg.frame import Frame
 from streamseg.segmenters.base import Segmenter
 from streamseg.sinks.base import Sink
@@ -364,7 +363,7 @@ def run_config(
             # A stream lost for good still leaves its outputs and their statistics; a
             # failure to write those must not hide the error itself.
             stats.error = str(err)
-            with contextlib.suppress(StreamsegError):
+            with contextlib.suppress(Exception):
                 _write_stats(dirs, stats)
             raise
         _write_stats(dirs, stats)

@@ -302,6 +302,7 @@ class Cluster:
 
     def start(self) -> None:
         """Start (or join) Ray and one actor per stream."""
+        self._check_files()
         ray = self._ray()
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {
@@ -314,19 +315,41 @@ class Cluster:
             else:
                 ray.init(num_cpus=self.num_cpus, _node_ip_address="127.0.0.1", **kwargs)
                 self._started_ray = True
-        self._check(ray.cluster_resources())
+        try:
+            self._check_resources(ray.cluster_resources())
+        except ConfigError:
+            self.stop()  # the Ray instance started above must not outlive the refusal
+            raise
         for stream in self.config.streams:
             self._launch(stream, 0)
 
-    def _check(self, resources: Mapping[str, float]) -> None:
-        """Refuse what no restart can fix: more CPUs/GPUs than the cluster has, missing files.
+    def _check_files(self) -> None:
+        """Refuse a stream whose local file or folder does not exist (each restart would fail).
+
+        Files are read where the actors run: checked here only when Ray runs on this machine.
 
         Raises:
-            ConfigError: before any actor starts (each would fail, be restarted, and fail).
+            ConfigError: before Ray starts.
         """
         from streamseg.sources.capture import webcam_index
         from streamseg.sources.pyav import is_stream_url
 
+        if self.address:
+            return
+        for stream in self.config.streams:
+            uri = stream.run.source.uri
+            synthetic = uri == "synthetic" or uri.startswith("synthetic:")
+            if synthetic or is_stream_url(uri) or webcam_index(uri) is not None:
+                continue
+            if not Path(uri).expanduser().exists():
+                raise ConfigError(f"stream {stream.name}: {uri}: no such file or folder")
+
+    def _check_resources(self, resources: Mapping[str, float]) -> None:
+        """Refuse a stream asking for more CPUs or GPUs than the cluster has (never scheduled).
+
+        Raises:
+            ConfigError: before any actor starts.
+        """
         for stream in self.config.streams:
             for what, asked in (("CPU", stream.cpus), ("GPU", stream.gpus)):
                 have = resources.get(what, 0.0)
@@ -335,12 +358,6 @@ class Cluster:
                         f"stream {stream.name}: asks for {asked:g} {what}s, the cluster has "
                         f"{have:g}; lower its {what.lower()}s: or add nodes"
                     )
-            uri = stream.run.source.uri
-            special = uri.startswith("synthetic") or is_stream_url(uri)
-            is_file = not special and webcam_index(uri) is None
-            # Files are read where the actors run: on this machine unless Ray is remote.
-            if is_file and not self.address and not Path(uri).exists():
-                raise ConfigError(f"stream {stream.name}: {uri}: no such file or folder")
 
     def _launch(self, stream: StreamConfig, attempt: int) -> None:
         ray = self._ray()

@@ -10,6 +10,7 @@ Environment:
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -42,6 +43,19 @@ def _one_torch_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _streamseg_logger() -> Iterator[None]:
+    """Each test starts with the package logger as it found it.
+
+    The CLI's ``main`` gives it a handler on the stderr of the moment and stops its
+    propagation, so a later test's ``caplog`` would see nothing.
+    """
+    logger = logging.getLogger("streamseg")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved
 
 
 @pytest.fixture

@@ -276,8 +276,9 @@ def test_a_second_ctrl_c_aborts_at_once_and_keeps_what_was_written(tmp_path: Pat
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    # Not the C++ runtime's abort (134) of a torch thread left running at exit.
-    assert proc.returncode == 130 and "aborted at once" in err, err
+    # Not the C++ runtime's abort (134) of a torch thread left running at exit. (The
+    # orderly stop may also finish between the two signals: 130 either way.)
+    assert proc.returncode == 130 and "aborted" in err, err
     pngs = sorted(masks.glob("bin*.png"))
     assert pngs and all(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) is not None for p in pngs)
     with av.open(str(video)) as c:
@@ -560,4 +561,6 @@ def test_train_refuses_what_cannot_train_before_it_starts(tmp_path: Path, capsys
     args = ["train", "synthetic:frames=8,size=64x48", "--out", out, "--no-progress"]
     assert main([*args, "--set", "train.steps=0"]) == 2
     assert "train.steps must be >= 1" in capsys.readouterr().err
+    assert main([*args, "-m", "slnet", "--set", "train.frames=2"]) == 2
+    assert "train.frames must be >= net.stack (4)" in capsys.readouterr().err
     assert not Path(out).exists()

@@ -70,7 +70,7 @@ def test_run_config_resolves_defaults_and_overrides():
         ({"methods": ["mog2"]}, ["sources.uri=x"], "unknown section 'sources'"),
         ({"methods": ["mog2", "mog2"]}, [], "listed twice"),
         ({"method": ["mog2"]}, [], "unknown key 'method'"),
-        ({"methods": ["mog2"], "source": 5}, [], "source must be a mapping"),
+        ({"methods": ["mog2"], "source": [5]}, [], "source must be a mapping"),
         ({"methods": ["mog2"], "outputs": ["a"]}, [], "outputs must be a mapping"),
         ({"methods": ["mog2"], "max_frames": -4}, [], "max_frames must be >= 1"),
     ],
@@ -118,6 +118,7 @@ def test_load_config_that_is_no_text_file(tmp_path: Path):
 def test_a_source_may_be_given_as_its_uri():
     cfg = run_config_from_dict({"source": "clip.mp4", "methods": ["mog2"]})
     assert cfg.source.uri == "clip.mp4"
+    assert run_config_from_dict({"source": 0, "methods": ["mog2"]}).source.uri == "0"
 
 
 def test_shipped_configs_load():

@@ -45,14 +45,18 @@ def test_what_no_restart_can_fix_is_refused_before_any_actor_starts(tmp_path: Pa
         return Cluster(serve_config_from_dict({"streams": [entry]}))
 
     two_cpus = {"CPU": 2.0}
-    cluster(cpus=2)._check(two_cpus)
+    cluster(cpus=2)._check_resources(two_cpus)
+    cluster(cpus=0.5)._check_resources(two_cpus)
     with pytest.raises(ConfigError, match="asks for 64 CPUs, the cluster has 2"):
-        cluster(cpus=64)._check(two_cpus)
+        cluster(cpus=64)._check_resources(two_cpus)
     with pytest.raises(ConfigError, match="asks for 1 GPUs, the cluster has 0"):
-        cluster(gpus=1)._check(two_cpus)
+        cluster(gpus=1)._check_resources(two_cpus)
     with pytest.raises(ConfigError, match="gone.mp4: no such file"):
-        cluster(source=str(tmp_path / "gone.mp4"))._check(two_cpus)
-    cluster(source="rtsp://127.0.0.1:9/cam")._check(two_cpus)
+        cluster(source=str(tmp_path / "gone.mp4"))._check_files()
+    with pytest.raises(ConfigError, match="synthetic_clip.mp4: no such file"):
+        cluster(source="synthetic_clip.mp4")._check_files()
+    for fine in ("rtsp://127.0.0.1:9/cam", "0", "synthetic:frames=5", str(tmp_path)):
+        cluster(source=fine)._check_files()
 
 
 def test_worker_without_ray(tmp_path: Path):

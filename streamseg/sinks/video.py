@@ -159,7 +159,7 @@ def overlay(
 
 
 #: Container formats FFmpeg picks from a file name, as a video sink's name must end.
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".avi")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".ts")
 
 
 def prepare_video_path(path: Path) -> None:
