@@ -162,7 +162,7 @@ def _resolve_run(
     data["source"] = data.get("source") or {}  # `source:` left empty is None in YAML
     data["outputs"] = data.get("outputs") or {}
     if source is not None:
-        data["source"] = {**(data["source"] or {}), "uri": source}
+        data["source"] = {**data["source"], "uri": source}
     if gray:
         data["source"]["gray"] = True
     names = _split_methods(method)
@@ -171,10 +171,10 @@ def _resolve_run(
         data["methods"] = [existing.get(n, {"name": n}) for n in names]
     if not data.get("methods"):
         raise ConfigError("no method given: use --method NAME[,NAME...] (see streamseg list)")
-    if not (data["source"] or {}).get("uri"):
+    if not data["source"].get("uri"):
         raise ConfigError("no source given: use --source FILE|FOLDER|URL|WEBCAM|synthetic")
     outputs = {"masks": masks, "video": video, "overlay": overlay, "mask_video": mask_video}
-    data["outputs"] = {**(data["outputs"] or {}), **{k: v for k, v in outputs.items() if v}}
+    data["outputs"] = {**data["outputs"], **{k: v for k, v in outputs.items() if v}}
     if max_frames is not None:
         data["max_frames"] = max_frames
     return run_config_from_dict(data, overrides)
@@ -709,7 +709,7 @@ def train_cmd(
         )
         bar.update(task, completed=total)
         # The loss is a nuclear norm over frames: it needs a batch of them (SLNet: a stack).
-        least = max(2, cfg.net.stack if cfg.net.family == "slnet" else 2)
+        least = cfg.net.stack if cfg.net.family == "slnet" else 2
         if len(frames) < least:
             raise ConfigError(
                 f"{source}: {len(frames)} frame(s); training {method} needs at least {least}"

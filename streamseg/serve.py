@@ -331,18 +331,16 @@ class Cluster:
         Raises:
             ConfigError: before Ray starts.
         """
-        from streamseg.sources.capture import webcam_index
-        from streamseg.sources.pyav import is_stream_url
+        from streamseg.sources import local_path
 
         if self.address:
             return
         for stream in self.config.streams:
-            uri = stream.run.source.uri
-            synthetic = uri == "synthetic" or uri.startswith("synthetic:")
-            if synthetic or is_stream_url(uri) or webcam_index(uri) is not None:
-                continue
-            if not Path(uri).expanduser().exists():
-                raise ConfigError(f"stream {stream.name}: {uri}: no such file or folder")
+            path = local_path(stream.run.source.uri)
+            if path is not None and not path.exists():
+                raise ConfigError(
+                    f"stream {stream.name}: {stream.run.source.uri}: no such file or folder"
+                )
 
     def _check_resources(self, resources: Mapping[str, float]) -> None:
         """Refuse a stream asking for more CPUs or GPUs than the cluster has (never scheduled).

@@ -33,9 +33,26 @@ __all__ = [
     "PyAVSource",
     "SyntheticScene",
     "SyntheticSource",
+    "local_path",
     "open_source",
     "parse_synthetic",
 ]
+
+
+def local_path(uri: str | int | Path) -> Path | None:
+    """The file or folder ``uri`` names; ``None`` for the synthetic scene, a webcam or a URL.
+
+    Example:
+        >>> from streamseg.sources import local_path
+        >>> local_path("clip.mp4"), local_path("synthetic:frames=5"), local_path("0")
+        (PosixPath('clip.mp4'), None, None)
+    """
+    text = str(uri)
+    if text == "synthetic" or text.startswith("synthetic:"):
+        return None
+    if webcam_index(uri if isinstance(uri, int) else text) is not None or is_stream_url(text):
+        return None
+    return Path(text).expanduser()
 
 
 def parse_synthetic(uri: str) -> SyntheticScene:
@@ -80,13 +97,13 @@ def open_source(
         config = build(SourceConfig, {"uri": text, **options})
     elif options:
         raise ConfigError("open_source(): pass either config or options, not both")
-    if text == "synthetic" or text.startswith("synthetic:"):
-        return SyntheticSource(parse_synthetic(text), gray=config.gray)
-    if webcam_index(uri if isinstance(uri, int) else text) is not None:
+    path = local_path(uri)
+    if path is None:
+        if text == "synthetic" or text.startswith("synthetic:"):
+            return SyntheticSource(parse_synthetic(text), gray=config.gray)
+        if is_stream_url(text):
+            return PyAVSource(text, config)
         return CaptureSource(uri if isinstance(uri, int) else text, config)
-    if is_stream_url(text):
-        return PyAVSource(text, config)
-    path = Path(text).expanduser()
     if path.is_dir():
         return FolderSource(path, config)
     if config.backend == "opencv":

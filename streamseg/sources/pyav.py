@@ -153,19 +153,19 @@ class _PipeReader:
         Raises:
             StreamLostError: no data for ``read_timeout`` seconds.
         """
+        while not self._cancelled():
+            if not self.wait(self.read_timeout):
+                break
+            try:
+                return os.read(self._fd, size)
+            except BlockingIOError:  # woken without data (a writer came and went): wait again
+                continue
         if self._cancelled():
             return b""
-        if not self.wait(self.read_timeout):
-            if self._cancelled():
-                return b""
-            raise StreamLostError(
-                f"{self.path}: no data from the pipe's writer for {self.read_timeout:g} s "
-                "(source.read_timeout)"
-            )
-        try:
-            return os.read(self._fd, size)
-        except BlockingIOError:  # woken without data (a writer came and went): try again
-            return self.read(size)
+        raise StreamLostError(
+            f"{self.path}: no data from the pipe's writer for {self.read_timeout:g} s "
+            "(source.read_timeout)"
+        )
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -187,7 +187,9 @@ class _Connection:
     """One PyAV connection to a live stream (a :class:`~streamseg.sources.live.Connection`)."""
 
     def __init__(self, uri: str, config: SourceConfig, container: Any = None) -> None:
-        self.container = container or _open_container(uri, config, live=True)
+        if container is None:
+            container = _open_container(uri, config, live=True)
+        self.container = container
         self.stream = self.container.streams.video[0]
         self.gray = config.gray
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["window_context"]
+__all__ = ["net_input", "window_context"]
 
 
 def _median0(ordered: np.ndarray) -> np.ndarray:
@@ -55,3 +55,16 @@ def window_context(frames: np.ndarray, kind: str) -> np.ndarray:
         parts.append(1.4826 * _median0(np.sort(np.abs(frames - med), axis=0)))
     out = [p[None] if p.ndim == 2 else p.transpose(2, 0, 1) for p in parts]
     return np.concatenate(out, axis=0).astype(np.float32)
+
+
+def net_input(x: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+    """The U-Net's ``1×C×h×w`` float32 input: the processed frame, then its window context.
+
+    ``x`` is ``h×w`` (gray) or ``h×w×3`` (BGR) at the processing size; ``context`` is
+    :func:`window_context`'s ``(k·C, h, w)``. Segmenting and int8 calibration both build
+    their inputs here, so the ranges calibrated are those of the inputs segmented.
+    """
+    frame = x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]
+    if context is None:
+        return np.ascontiguousarray(frame, np.float32)
+    return np.concatenate([frame, context[None]], axis=1).astype(np.float32, copy=False)

@@ -33,21 +33,13 @@ import numpy as np
 
 from streamseg.errors import ConfigError, ModelError
 from streamseg.segmenters.deepls.config import ModelConfig
-from streamseg.segmenters.deepls.context import window_context
+from streamseg.segmenters.deepls.context import net_input, window_context
 from streamseg.segmenters.preprocess import to_processing
 from streamseg.window import FrameWindow
 
 __all__ = ["calibration_inputs", "quantize_int8"]
 
 log = logging.getLogger(__name__)
-
-
-def _net_input(x: np.ndarray, context: np.ndarray | None) -> np.ndarray:
-    """``1×C×h×w`` float32: the processed frame (gray ``h×w`` or BGR), then its context."""
-    parts = [x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None]]
-    if context is not None:
-        parts.append(context[None])
-    return np.ascontiguousarray(np.concatenate(parts, axis=1), np.float32)
 
 
 def calibration_inputs(
@@ -113,7 +105,7 @@ def calibration_inputs(
                 ctx = context
                 if ctx is None and net.context_channels:
                     ctx = window_context(ring.snapshot(), net.context)
-                out.append(_net_input(x, ctx))
+                out.append(net_input(x, ctx))
             eligible += 1
         ring.push(x)
     if not out:

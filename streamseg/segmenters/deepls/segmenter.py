@@ -52,6 +52,7 @@ from streamseg.errors import ConfigError
 from streamseg.registry import register
 from streamseg.segmenters.base import Segmenter
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
+from streamseg.segmenters.deepls.context import net_input
 from streamseg.segmenters.masking import MaskRule, residual_score
 from streamseg.segmenters.outline import Outline
 from streamseg.segmenters.preprocess import to_processing
@@ -419,12 +420,12 @@ class DeepLS(Segmenter):
         assert self._net is not None
         if self._engine[0] == "onnx" and not self._engine[1].ready:
             return None
-        t = np.ascontiguousarray(x[None, None] if x.ndim == 2 else x.transpose(2, 0, 1)[None])
+        t = net_input(x)
         if self._net.context_channels:
             ctx = self._context()
             if ctx is None:
                 return None
-            s = self._run_net(np.concatenate([t, ctx[None]], axis=1))
+            s = self._run_net(net_input(x, ctx))
             out = s[0]
             return out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
         if self._net.family == "slnet":
