@@ -807,8 +807,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
     inputs = None
     if int8:
         # The calibration clip first: a bad one fails before the export's seconds of tracing.
-        from streamseg.segmenters.deepls.quantize import calibration_inputs
-        from streamseg.sources import open_source
+        from streamseg.segmenters.deepls.quantize import calibrate_on
 
         given = calibrate is not None
         calibrate = calibrate or ckpt.meta.get("source") or None
@@ -818,10 +817,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
                 "pass --calibrate SOURCE (frames of the camera it will watch)"
             )
         try:
-            with open_source(calibrate) as src:
-                inputs = calibration_inputs(
-                    src, net, ckpt.size, context, total=src.info.frame_count, origin=calibrate
-                )
+            inputs = calibrate_on(calibrate, net, ckpt.size, context)
         except StreamsegError as err:
             if given:
                 raise

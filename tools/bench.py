@@ -92,13 +92,12 @@ def int8_model(checkpoint: Path, video: Path, out: Path) -> Path:
     from streamseg.segmenters.deepls.checkpoint import load_checkpoint
     from streamseg.segmenters.deepls.model import model_from_checkpoint
     from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
-    from streamseg.segmenters.deepls.quantize import calibration_inputs, quantize_int8
+    from streamseg.segmenters.deepls.quantize import calibrate_on, quantize_int8
 
     ckpt = load_checkpoint(checkpoint)
     net, model = model_from_checkpoint(ckpt, str(checkpoint))
     data = export_bytes(model.eval(), net, ckpt.size, ckpt.mask)
-    with ss.open_source(video) as src:
-        inputs = calibration_inputs(src, net, ckpt.size, total=src.info.frame_count)
+    inputs = calibrate_on(video, net, ckpt.size)
     return write_onnx(quantize_int8(data, inputs, video.name), out)
 
 

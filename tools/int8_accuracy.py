@@ -18,13 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import streamseg as ss
 from streamseg.evaluation.benchmark import benchmark
 from streamseg.evaluation.cdnet import find_sequences
 from streamseg.segmenters.deepls.checkpoint import load_checkpoint
 from streamseg.segmenters.deepls.model import model_from_checkpoint
 from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
-from streamseg.segmenters.deepls.quantize import calibration_inputs, quantize_int8
+from streamseg.segmenters.deepls.quantize import calibrate_on, quantize_int8
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,10 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for _, seq in find_sequences(args.path):
-            with ss.open_source(args.calibrate or seq.input_dir) as src:
-                inputs = calibration_inputs(
-                    src, net, ckpt.size, context, total=src.info.frame_count
-                )
+            inputs = calibrate_on(args.calibrate or seq.input_dir, net, ckpt.size, context)
             files = {
                 "float32": write_onnx(float_bytes, Path(tmp) / "float32.onnx"),
                 "int8": write_onnx(

@@ -37,7 +37,7 @@ from streamseg.segmenters.deepls.context import net_input, window_context
 from streamseg.segmenters.preprocess import to_processing
 from streamseg.window import FrameWindow
 
-__all__ = ["calibration_inputs", "quantize_int8"]
+__all__ = ["calibration_inputs", "calibrate_on", "quantize_int8"]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,22 @@ def calibration_inputs(
             len(keep),
         )
     return [out[i] for i in keep]
+
+
+def calibrate_on(
+    uri: str | Path, net: ModelConfig, size: tuple[int, int], context: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """:func:`calibration_inputs` from the source ``uri`` names, spread over its length.
+
+    Raises:
+        StreamsegError: the source cannot be read (its own error), or it is too short.
+    """
+    from streamseg.sources import open_source
+
+    with open_source(uri) as src:
+        return calibration_inputs(
+            src, net, size, context, total=src.info.frame_count, origin=str(uri)
+        )
 
 
 def quantize_int8(data: bytes, inputs: list[np.ndarray], note: str = "") -> bytes:
