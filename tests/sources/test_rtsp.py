@@ -133,6 +133,7 @@ def test_a_run_whose_stream_is_lost_keeps_its_outputs_and_statistics(rtsp_server
             "source": {"uri": rtsp_server.url, "read_timeout": 1, "max_reconnects": 1},
             "methods": ["mog2"],
             "outputs": {"masks": str(masks)},
+            "max_frames": 1000,  # bounded: should the server outlive its stop, fail, not hang
         }
     )
 
