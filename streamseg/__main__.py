@@ -1,7 +1,5 @@
 """``python -m streamseg`` is the ``streamseg`` command."""
 
-import sys
+from streamseg.cli import entry
 
-from streamseg.cli import main
-
-sys.exit(main())
+entry()

@@ -87,7 +87,11 @@ class _Stopper:
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            # After a stop, a second Ctrl-C may still come while the process winds down
+            # (torch's atexit finalisers, say): it keeps aborting at once, instead of a
+            # KeyboardInterrupt traceback from inside a finaliser.
+            if not (self.stopped and sig == signal.SIGINT):
+                signal.signal(sig, handler)
         if self._watcher is not None:
             self._queue.put(None)
             self._watcher.join(timeout=5)
@@ -988,5 +992,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result) if isinstance(result, int) else EXIT_OK
 
 
+def entry() -> None:
+    """The ``streamseg`` process (console script and ``python -m streamseg``): run
+    :func:`main` and exit with its code."""
+    code = main()
+    if code in (EXIT_SIGINT, EXIT_SIGTERM):
+        # The user asked to stop and every output is closed by now. Interpreter
+        # finalisation (torch's atexit hooks, OpenMP teardown) still takes about a second;
+        # a second Ctrl-C in it became a traceback from a finaliser, or, once Python has
+        # reset its signal handlers, killed the process by SIGINT. So leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
