@@ -22,7 +22,7 @@ from streamseg.sources.array import ArraySource
 from streamseg.sources.base import FrameSource
 from streamseg.sources.capture import CaptureSource, webcam_index
 from streamseg.sources.folder import FolderSource
-from streamseg.sources.pyav import PyAVSource, is_stream_url
+from streamseg.sources.pyav import NotVideoError, PyAVSource, is_stream_url
 from streamseg.sources.synthetic import SyntheticScene, SyntheticSource
 
 __all__ = [
@@ -128,7 +128,7 @@ class _AutoFileSource(FrameSource):
         first = PyAVSource(self.path, self.config)
         try:
             first.open()
-        except SourceNotFoundError:
+        except (SourceNotFoundError, NotVideoError):
             raise
         except Exception as err:
             if stat.S_ISFIFO(self.path.stat().st_mode):

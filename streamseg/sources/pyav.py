@@ -59,6 +59,10 @@ _LUMA_FIRST = {
 }
 
 
+class NotVideoError(SourceError):
+    """A file FFmpeg recognises as something other than video: no other decoder should try."""
+
+
 def is_stream_url(uri: str) -> bool:
     """``True`` for network URLs PyAV should treat as live streams."""
     return uri.lower().startswith(_STREAM_SCHEMES)
@@ -104,6 +108,11 @@ def _open_container(uri: str, config: SourceConfig, live: bool, target: Any = No
         what = "cannot connect to the stream" if live else "not a video file PyAV can read"
         detail = getattr(err, "strerror", None) or str(err)
         raise SourceError(f"{uri}: {what} ({detail})") from None
+    if container.format.name == "tty":
+        # FFmpeg's tty demuxer renders any text (.txt, .nfo, .asc...) as ANSI art: a text
+        # file would "decode" into a few frames of rendered characters.
+        container.close()
+        raise NotVideoError(f"{uri}: a text file, not a video")
     if not container.streams.video:
         container.close()
         raise SourceError(f"{uri}: has no video stream")
@@ -224,6 +233,8 @@ class PyAVSource(LiveCapableSource):
         self._count = 0
         self._fps: float | None = None
         self._expected: int | None = None  # frames the container's header announces
+        self._last_time: float | None = None  # of the last frame decoded, in seconds
+        self._remote = False  # a video file read over the network
         self._pipe: _PipeReader | None = None  # a named pipe FFmpeg reads through
 
     def _open(self) -> SourceInfo:
@@ -247,6 +258,7 @@ class PyAVSource(LiveCapableSource):
         else:
             container = _open_container(self.uri, self.config, live=stream_url)
         self.live = stream_url and not _is_remote_file(self.uri, container)
+        self._remote = stream_url and not self.live
         if stream_url and not self.live:
             log.info("%s: a video file (it has a duration): read to its end, every frame", self.uri)
         if self.live:
@@ -290,6 +302,13 @@ class PyAVSource(LiveCapableSource):
                     )
                     log.warning("%s", self.warning)
         except av.error.FFmpegError as err:
+            if self._remote and isinstance(err, OSError):
+                # A file over HTTP whose connection broke: not a damaged file but a failed
+                # read, so the run fails (exit 1) rather than passing for a complete one.
+                raise StreamLostError(
+                    f"{self.uri}: the connection broke after {self._count} frames ({err}); "
+                    "the file was not read to its end"
+                ) from None
             # The container itself is cut or broken: keep what decoded, say where it stopped.
             self.warning = f"{self.uri}: decoding stopped after {self._count} frames ({err})"
             log.warning("%s", self.warning)
@@ -304,18 +323,44 @@ class PyAVSource(LiveCapableSource):
                 raise SourceError(
                     f"{self.uri}: no frame could be decoded (an empty or truncated video){detail}"
                 )
-            if self._expected and self._count < self._expected and self.warning is None:
-                self.warning = (
-                    f"{self.uri}: the video ended after {self._count} of the "
-                    f"{self._expected} frames its header announces (truncated?)"
-                )
-                log.warning("%s", self.warning)
+            if self.warning is None:
+                self.warning = self._shortfall()
+                if self.warning is not None:
+                    log.warning("%s", self.warning)
             return None
         image = frame_to_array(frame, self.config.gray)
         t = float(frame.time) if frame.time is not None else self._count / (self._fps or 25.0)
+        self._last_time = t
         out = Frame(image, self._count, t)
         self._count += 1
         return out
+
+    def _shortfall(self) -> str | None:
+        """What the header announced that the file did not deliver (a cut file), or None.
+
+        Containers that count frames (MP4, AVI) are checked by the count; those that only
+        state a duration (Matroska, WebM) by where the last frame ends, with a tolerance of
+        5 % or 0.5 s for the gap between the header's rounding and frame timestamps.
+        """
+        if self._expected:
+            if self._count < self._expected:
+                return (
+                    f"{self.uri}: the video ended after {self._count} of the "
+                    f"{self._expected} frames its header announces (truncated?)"
+                )
+            return None
+        assert self._container is not None
+        duration = (self._container.duration or 0) / 1e6  # microseconds (AV_TIME_BASE)
+        if duration <= 0 or self._last_time is None:
+            return None
+        start = (self._container.start_time or 0) / 1e6
+        ended = self._last_time - start + 1.0 / (self._fps or 25.0)
+        if duration - ended > max(0.5, 0.05 * duration):
+            return (
+                f"{self.uri}: the video ended at {ended:.1f} s of the {duration:.1f} s "
+                "its header announces (truncated?)"
+            )
+        return None
 
     def _close(self) -> None:
         self._stop_reader()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import streamseg as ss
-from streamseg.errors import SourceError, SourceNotFoundError
+from streamseg.errors import SourceError, SourceNotFoundError, StreamLostError
 from streamseg.sources.pyav import PyAVSource
 from tests.conftest import write_video
 
@@ -56,6 +56,16 @@ def test_not_a_video(tmp_path: Path):
         pass
 
 
+def test_a_text_file_is_not_read_as_video(tmp_path: Path):
+    # FFmpeg's tty demuxer renders text as ANSI art, so a .txt "decoded" into frames,
+    # and OpenCV's FFmpeg backend did the same when PyAV refused it.
+    path = tmp_path / "notes.txt"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
+    with pytest.raises(SourceError, match="notes.txt: a text file, not a video"):
+        with ss.open_source(path):
+            pass
+
+
 def test_audio_only_file_has_no_video_stream(tmp_path: Path):
     import av
 
@@ -94,6 +104,20 @@ def test_truncated_file_keeps_what_decodes(tmp_path: Path):
     with ss.open_source(cut) as src:
         frames = list(src)
     assert 30 < len(frames) < 120
+
+
+def test_a_cut_file_that_states_only_a_duration_says_where_it_ended(tmp_path: Path):
+    # Matroska states a duration but no frame count, so the count cannot tell a cut file.
+    path = write_video(tmp_path / "full.mkv", frames=100)
+    with ss.open_source(path) as src:
+        assert len(list(src)) == 100 and src.warning is None
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with ss.open_source(cut) as src:
+        frames = list(src)
+    assert 0 < len(frames) < 100
+    assert src.warning is not None
+    assert f"ended at {len(frames) / 25:.1f} s of the 4.0 s" in src.warning, src.warning
 
 
 def test_a_file_cut_before_its_first_frame_is_an_error_not_an_empty_run(tmp_path: Path):
@@ -139,14 +163,27 @@ def test_unsupported_codec_is_one_clear_line(tmp_path: Path, capfd):
 
 @pytest.fixture
 def http_folder(tmp_path: Path):
-    """A loopback HTTP server over ``tmp_path``: ``(folder, base URL)``."""
+    """A loopback HTTP server over ``tmp_path``: ``(folder, base URL)``.
+
+    A file whose name starts with ``broken`` is announced whole, then its connection
+    breaks half-way.
+    """
     import functools
     import http.server
+    import socket
     import threading
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
+
+        def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
+            if not self.path.lstrip("/").startswith("broken"):
+                return super().copyfile(source, outputfile)
+            data = source.read()
+            outputfile.write(data[: len(data) // 2])
+            outputfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path))
@@ -169,6 +206,19 @@ def test_a_file_over_http_is_read_to_its_end_once(http_folder):
         frames = list(src)
         assert not src.info.is_live
     assert [f.index for f in frames] == list(range(30)) and src.reconnects == 0
+
+
+def test_a_file_over_http_whose_connection_breaks_fails_the_run(http_folder, tmp_path: Path):
+    # A broken download is a failed read, not a damaged file: the run must not end as a
+    # success (exit 0) with half the clip; what was written stays.
+    folder, base = http_folder
+    write_video(folder / "broken.mkv", frames=100)
+    from streamseg.sinks import PngMaskSink
+
+    with pytest.raises(StreamLostError, match="connection broke after .* not read to its end"):
+        with ss.open_source(f"{base}/broken.mkv") as src, PngMaskSink(tmp_path / "masks") as sink:
+            ss.run(src, {"mog2": ss.create("mog2")}, [sink])
+    assert len(list((tmp_path / "masks").glob("bin*.png"))) > 0
 
 
 def test_a_named_pipe_without_a_writer_times_out(tmp_path: Path):
