@@ -805,9 +805,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
         raise ConfigError("--calibrate only applies with --int8")
     ckpt = load_checkpoint(model)
     net, torch_model = model_from_checkpoint(ckpt, model)
-    context = None
-    if ckpt.meta.get("context") is not None:
-        context = ckpt.meta["context"].numpy()
+    context = ckpt.context
     inputs = None
     if int8:
         # The calibration clip first: a bad one fails before the export's seconds of tracing.

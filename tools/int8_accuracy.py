@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     net, model = model_from_checkpoint(ckpt, args.model)
     # A two-pass model segments against its clip's stored median/MAD: export and calibrate
     # with it, as `streamseg export` does.
-    context = ckpt.meta["context"].numpy() if ckpt.meta.get("context") is not None else None
+    context = ckpt.context
     extra = {} if context is None else {"context": context}
     float_bytes = export_bytes(model.eval(), net, ckpt.size, ckpt.mask, extra)
     out = Path(args.out)

@@ -46,6 +46,16 @@ class Checkpoint:
     state: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def context(self) -> Any:
+        """The fixed window context (``(k·C, h, w)`` float32 numpy) a two-pass model was
+        trained against, to segment and calibrate against the same; None for online models.
+        """
+        import numpy as np
+
+        stored = self.meta.get("context")
+        return None if stored is None else np.asarray(stored, np.float32)
+
 
 def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
     """Write ``ckpt`` atomically (temporary file + rename)."""

@@ -291,9 +291,8 @@ class DeepLS(Segmenter):
 
         net, model, ckpt = self._read_checkpoint(path)
         self._net, self._size = net, ckpt.size
-        if ckpt.meta.get("context") is not None:
-            # Two-pass training stored the clip's median/MAD: segment against the same.
-            self._fixed_ctx = np.asarray(ckpt.meta["context"], np.float32)
+        # Two-pass training stored the clip's median/MAD (None otherwise): segment against it.
+        self._fixed_ctx = ckpt.context
         if self.config.backend == "torch":
             self._engine = ("torch", model)
             return
