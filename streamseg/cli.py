@@ -538,7 +538,7 @@ def synth_cmd(
     "--out",
     "-o",
     metavar="REPORT",
-    help="Report folder: CSV, JSON, Markdown, plots (and masks/ with --method).",
+    help="Report folder: CSV, JSON, Markdown, plots (and masks/ with --method, which needs it).",
 )
 @click.option(
     "--set",
@@ -960,6 +960,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if debug:
+        # The error message says "run with --debug": wherever the user adds it (usually
+        # at the end, after the subcommand's options), it means the group's flag.
+        args = ["--debug", *(a for a in args if a != "--debug")]
     try:
         result = cli.main(args=args, prog_name="streamseg", standalone_mode=False)
     except click.exceptions.Exit as err:

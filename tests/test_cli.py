@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+import streamseg as ss
 from streamseg.cli import main
 
 
@@ -128,6 +129,16 @@ def test_not_a_video_exits_2(tmp_path: Path, capsys):
     assert main(["run", "-s", str(bad), "-m", "mog2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a video" in err[0]
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_debug_raises_wherever_it_is_given(tmp_path: Path, where: str):
+    # The one-line error tells the user to "run with --debug": most add it at the end.
+    bad = tmp_path / "x.mp4"
+    bad.write_text("nope" * 100)
+    args = ["run", "-s", str(bad), "-m", "mog2"]
+    with pytest.raises(ss.SourceError, match="not a video"):
+        main(["--debug", *args] if where == "first" else [*args, "--debug"])
 
 
 def test_unwritable_output_exits_2(tmp_path: Path, capsys):
