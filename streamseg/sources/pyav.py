@@ -29,7 +29,7 @@ from streamseg.errors import SourceError, SourceNotFoundError, StreamLostError
 from streamseg.frame import Frame, SourceInfo
 from streamseg.sources.live import LiveCapableSource
 
-__all__ = ["PyAVSource", "is_stream_url"]
+__all__ = ["NotVideoError", "PyAVSource", "is_stream_url"]
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,8 @@ class PyAVSource(LiveCapableSource):
         self._count = 0
         self._fps: float | None = None
         self._expected: int | None = None  # frames the container's header announces
-        self._last_time: float | None = None  # of the last frame decoded, in seconds
+        self._first_time: float | None = None  # of the first frame decoded, in seconds
+        self._end_time: float | None = None  # where the last frame decoded ends, in seconds
         self._remote = False  # a video file read over the network
         self._pipe: _PipeReader | None = None  # a named pipe FFmpeg reads through
 
@@ -302,13 +303,21 @@ class PyAVSource(LiveCapableSource):
                     )
                     log.warning("%s", self.warning)
         except av.error.FFmpegError as err:
-            if self._remote and isinstance(err, OSError):
-                # A file over HTTP whose connection broke: not a damaged file but a failed
-                # read, so the run fails (exit 1) rather than passing for a complete one.
-                raise StreamLostError(
-                    f"{self.uri}: the connection broke after {self._count} frames ({err}); "
-                    "the file was not read to its end"
-                ) from None
+            if self._remote and not self._cancelled:
+                # A file over HTTP whose connection broke or stalled: not a damaged file
+                # but a failed read, so the run fails (exit 1) rather than passing for a
+                # complete one. A stall ends in PyAV's read timeout (ExitError).
+                if isinstance(err, OSError):
+                    why = f"the connection broke ({err})"
+                elif isinstance(err, av.error.ExitError):
+                    why = f"no data for {self.config.read_timeout:g} s (source.read_timeout)"
+                else:
+                    why = None
+                if why is not None:
+                    raise StreamLostError(
+                        f"{self.uri}: {why} after {self._count} frames; "
+                        "the file was not read to its end"
+                    ) from None
             # The container itself is cut or broken: keep what decoded, say where it stopped.
             self.warning = f"{self.uri}: decoding stopped after {self._count} frames ({err})"
             log.warning("%s", self.warning)
@@ -330,7 +339,12 @@ class PyAVSource(LiveCapableSource):
             return None
         image = frame_to_array(frame, self.config.gray)
         t = float(frame.time) if frame.time is not None else self._count / (self._fps or 25.0)
-        self._last_time = t
+        if self._first_time is None:
+            self._first_time = t
+        # Where this frame ends: its own duration where the container keeps one (a still
+        # held for seconds at the end of a recording), else one frame period.
+        held = frame.duration * frame.time_base if frame.duration and frame.time_base else None
+        self._end_time = t + float(held if held is not None else 1.0 / (self._fps or 25.0))
         out = Frame(image, self._count, t)
         self._count += 1
         return out
@@ -339,8 +353,9 @@ class PyAVSource(LiveCapableSource):
         """What the header announced that the file did not deliver (a cut file), or None.
 
         Containers that count frames (MP4, AVI) are checked by the count; those that only
-        state a duration (Matroska, WebM) by where the last frame ends, with a tolerance of
-        5 % or 0.5 s for the gap between the header's rounding and frame timestamps.
+        state a duration (Matroska, WebM, MPEG-TS) by where the last frame ends, with a
+        tolerance of 5 % or 0.5 s for the gap between the header's rounding and frame
+        timestamps.
         """
         if self._expected:
             if self._count < self._expected:
@@ -349,17 +364,31 @@ class PyAVSource(LiveCapableSource):
                     f"{self._expected} frames its header announces (truncated?)"
                 )
             return None
-        assert self._container is not None
-        duration = (self._container.duration or 0) / 1e6  # microseconds (AV_TIME_BASE)
-        if duration <= 0 or self._last_time is None:
+        announced = self._announced_seconds()
+        if announced is None or self._first_time is None or self._end_time is None:
             return None
-        start = (self._container.start_time or 0) / 1e6
-        ended = self._last_time - start + 1.0 / (self._fps or 25.0)
-        if duration - ended > max(0.5, 0.05 * duration):
+        # Headers state either the span or the end time (Matroska's duration is the last
+        # timestamp when the first is not 0): short of both is short.
+        reached = max(self._end_time, self._end_time - self._first_time)
+        if announced - reached > max(0.5, 0.05 * announced):
             return (
-                f"{self.uri}: the video ended at {ended:.1f} s of the {duration:.1f} s "
+                f"{self.uri}: the video ended at {reached:.1f} s of the {announced:.1f} s "
                 "its header announces (truncated?)"
             )
+        return None
+
+    def _announced_seconds(self) -> float | None:
+        """How long the header says the *video* lasts (a longer audio track does not count)."""
+        assert self._container is not None
+        stream = self._container.streams.video[0]
+        if stream.duration and stream.time_base:
+            return float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+        tag = stream.metadata.get("DURATION")  # Matroska and WebM: each track's own
+        if tag:
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        if len(self._container.streams) == 1 and self._container.duration:
+            return self._container.duration / 1e6  # microseconds (AV_TIME_BASE)
         return None
 
     def _close(self) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pytest
@@ -120,6 +121,54 @@ def test_a_cut_file_that_states_only_a_duration_says_where_it_ended(tmp_path: Pa
     assert f"ended at {len(frames) / 25:.1f} s of the 4.0 s" in src.warning, src.warning
 
 
+def _healthy_matroska(path: Path, case: str) -> Path:
+    """100 frames at 25 fps, in Matroska, that a duration check could mistake for cut."""
+    import fractions
+
+    import av
+
+    ms = fractions.Fraction(1, 1000)
+    with av.open(str(path), "w") as c:
+        video = c.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt, video.time_base = 64, 48, "yuv420p", ms
+        # "audio": 8 s of audio beside 4 s of video (every stream exists before muxing).
+        audio = c.add_stream("pcm_s16le", rate=8000) if case == "audio" else None
+        packets = []
+        for i in range(100):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="bgr24")
+            # "offset": timestamps from 10 s (a segment of a longer recording).
+            frame.pts, frame.time_base = i * 40 + (10_000 if case == "offset" else 0), ms
+            packets += video.encode(frame)
+        packets += video.encode(None)
+        last = max(packets, key=lambda p: p.pts)
+        for packet in packets:
+            if case == "still" and packet is last:
+                # A still held for 5 s at the end of a recording.
+                packet.duration = int(5 / packet.time_base)
+            c.mux(packet)
+        if audio is not None:
+            for k in range(8):
+                chunk = av.AudioFrame.from_ndarray(
+                    np.zeros((1, 8000), np.int16), format="s16", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts = 8000, k * 8000
+                for packet in audio.encode(chunk):
+                    c.mux(packet)
+            for packet in audio.encode(None):
+                c.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("case", ["audio", "offset", "still"])
+def test_a_whole_file_is_not_called_cut(tmp_path: Path, case: str):
+    # The duration to check is the video stream's and may be a span or an end time; the
+    # last frame may last longer than one frame period.
+    path = _healthy_matroska(tmp_path / f"{case}.mkv", case)
+    with ss.open_source(path) as src:
+        assert len(list(src)) == 100
+    assert src.warning is None, src.warning
+
+
 def test_a_file_cut_before_its_first_frame_is_an_error_not_an_empty_run(tmp_path: Path):
     # The header opens, but the first frame's data is cut: nothing to segment, which a
     # run must not report as a success with no frames.
@@ -166,7 +215,7 @@ def http_folder(tmp_path: Path):
     """A loopback HTTP server over ``tmp_path``: ``(folder, base URL)``.
 
     A file whose name starts with ``broken`` is announced whole, then its connection
-    breaks half-way.
+    breaks half-way; one whose name starts with ``stalled`` stops sending half-way.
     """
     import functools
     import http.server
@@ -177,22 +226,27 @@ def http_folder(tmp_path: Path):
         def log_message(self, *args: object) -> None:
             pass
 
-        def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
-            if not self.path.lstrip("/").startswith("broken"):
+        def copyfile(self, source: BinaryIO, outputfile: BinaryIO) -> None:
+            name = self.path.lstrip("/")
+            if not name.startswith(("broken", "stalled")):
                 return super().copyfile(source, outputfile)
             data = source.read()
             outputfile.write(data[: len(data) // 2])
             outputfile.flush()
+            if name.startswith("stalled"):
+                released.wait(30)
             self.connection.shutdown(socket.SHUT_RDWR)
 
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path))
     )
+    released = threading.Event()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        released.set()
         server.shutdown()
         server.server_close()
 
@@ -215,10 +269,18 @@ def test_a_file_over_http_whose_connection_breaks_fails_the_run(http_folder, tmp
     write_video(folder / "broken.mkv", frames=100)
     from streamseg.sinks import PngMaskSink
 
-    with pytest.raises(StreamLostError, match="connection broke after .* not read to its end"):
+    with pytest.raises(StreamLostError, match="connection broke .* not read to its end"):
         with ss.open_source(f"{base}/broken.mkv") as src, PngMaskSink(tmp_path / "masks") as sink:
             ss.run(src, {"mog2": ss.create("mog2")}, [sink])
     assert len(list((tmp_path / "masks").glob("bin*.png"))) > 0
+
+
+def test_a_file_over_http_that_stalls_fails_after_read_timeout(http_folder):
+    folder, base = http_folder
+    write_video(folder / "stalled.mkv", frames=100)
+    with pytest.raises(StreamLostError, match=r"no data for 1 s \(source.read_timeout\)"):
+        with ss.open_source(f"{base}/stalled.mkv", read_timeout=1) as src:
+            list(src)
 
 
 def test_a_named_pipe_without_a_writer_times_out(tmp_path: Path):

@@ -14,11 +14,14 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamseg.config import build
 from streamseg.errors import ConfigError, ModelError
 from streamseg.segmenters.masking import MaskRule
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "FORMAT"]
 
@@ -47,7 +50,7 @@ class Checkpoint:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def context(self) -> Any:
+    def context(self) -> np.ndarray | None:
         """The fixed window context (``(k·C, h, w)`` float32 numpy) a two-pass model was
         trained against, to segment and calibrate against the same; None for online models.
         """
