@@ -17,11 +17,11 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]
 
 log = logging.getLogger("streamseg")
 
@@ -87,11 +87,10 @@ class _Stopper:
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
-            # After a stop, a second Ctrl-C may still come while the process winds down
-            # (torch's atexit finalisers, say): it keeps aborting at once, instead of a
-            # KeyboardInterrupt traceback from inside a finaliser.
-            if not (self.stopped and sig == signal.SIGINT):
-                signal.signal(sig, handler)
+            # After a stop the outputs are complete and the command only reports: a second
+            # Ctrl-C then would cut the report short (or, at interpreter exit, raise inside
+            # a finaliser), so it is ignored. main() restores the caller's handlers.
+            signal.signal(sig, signal.SIG_IGN if self.stopped else handler)
         if self._watcher is not None:
             self._queue.put(None)
             self._watcher.join(timeout=5)
@@ -955,15 +954,29 @@ def list_cmd() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code (``streamseg`` and ``python -m streamseg``)."""
+    """Run the CLI and return its exit code; the caller's signal handlers are kept."""
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    """:func:`main` without restoring signal handlers (the process may be ending)."""
     from streamseg.errors import StreamsegError
 
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    cut = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:cut]
     if debug:
         # The error message says "run with --debug": wherever the user adds it (usually
-        # at the end, after the subcommand's options), it means the group's flag.
-        args = ["--debug", *(a for a in args if a != "--debug")]
+        # at the end, after the subcommand's options), it means the group's flag. No
+        # option takes a value that could be "--debug"; after "--" it is an argument.
+        args = ["--debug", *(a for a in args[:cut] if a != "--debug"), *args[cut:]]
     try:
         result = cli.main(args=args, prog_name="streamseg", standalone_mode=False)
     except click.exceptions.Exit as err:
@@ -994,15 +1007,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result) if isinstance(result, int) else EXIT_OK
 
 
-def entry() -> None:
+def entry() -> NoReturn:
     """The ``streamseg`` process (console script and ``python -m streamseg``): run
     :func:`main` and exit with its code."""
-    code = main()
+    code = _main(None)
     if code in (EXIT_SIGINT, EXIT_SIGTERM):
-        # The user asked to stop and every output is closed by now. Interpreter
-        # finalisation (torch's atexit hooks, OpenMP teardown) still takes about a second;
-        # a second Ctrl-C in it became a traceback from a finaliser, or, once Python has
-        # reset its signal handlers, killed the process by SIGINT. So leave at once.
+        # The user asked to stop and every output is closed by now (sinks, run_stats.json,
+        # Ray: nothing is left to atexit hooks). Interpreter finalisation (torch's atexit
+        # hooks, OpenMP teardown) still takes about a second; a second Ctrl-C in it became
+        # a traceback from a finaliser, or, once Python had reset its signal handlers,
+        # killed the process by SIGINT. So leave at once (signals stay ignored since the
+        # stop, see _Stopper).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
         sys.stdout.flush()
         sys.stderr.flush()
         logging.shutdown()

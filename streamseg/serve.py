@@ -314,7 +314,9 @@ class Cluster:
                 ray.init(address=self.address, **kwargs)
             else:
                 ray.init(num_cpus=self.num_cpus, _node_ip_address="127.0.0.1", **kwargs)
-                self._started_ray = True
+            # Shut down on stop: a local Ray stops, a joined cluster only loses this driver.
+            # Not left to Ray's atexit hook: the CLI leaves with os._exit after a signal.
+            self._started_ray = True
         try:
             self._check_resources(ray.cluster_resources())
         except ConfigError:
@@ -422,7 +424,8 @@ class Cluster:
                 time.sleep(self.poll)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop every stream (outputs finalised), then the actors, then a local Ray."""
+        """Stop every stream (outputs finalised), then the actors, then the Ray this started
+        (a local one stops; from a joined cluster the driver disconnects)."""
         self._stop.set()
         ray = self._ray()
         refs = []
