@@ -797,14 +797,13 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
     from streamseg.errors import ConfigError, StreamsegError
     from streamseg.segmenters.deepls.checkpoint import load_checkpoint
     from streamseg.segmenters.deepls.model import model_from_checkpoint
-    from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
+    from streamseg.segmenters.deepls.onnx import checkpoint_bytes, write_onnx
     from streamseg.sinks.png import ensure_writable_dir
 
     if calibrate is not None and not int8:
         raise ConfigError("--calibrate only applies with --int8")
     ckpt = load_checkpoint(model)
     net, torch_model = model_from_checkpoint(ckpt, model)
-    context = ckpt.context
     inputs = None
     if int8:
         # The calibration clip first: a bad one fails before the export's seconds of tracing.
@@ -818,7 +817,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
                 "pass --calibrate SOURCE (frames of the camera it will watch)"
             )
         try:
-            inputs = calibrate_on(calibrate, net, ckpt.size, context)
+            inputs = calibrate_on(calibrate, net, ckpt.size, ckpt.context)
         except StreamsegError as err:
             if given:
                 raise
@@ -826,13 +825,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
                 f"the clip {model} was trained on, {err} (pass --calibrate SOURCE)"
             ) from None
     ensure_writable_dir(Path(out).resolve().parent)
-    extra: dict[str, Any] = {
-        "source": ckpt.meta.get("source", ""),
-        "version": ckpt.meta.get("version", 0),
-    }
-    if context is not None:
-        extra["context"] = context
-    data = export_bytes(torch_model.eval(), net, ckpt.size, ckpt.mask, extra)
+    data = checkpoint_bytes(ckpt, net, torch_model)
     if inputs is not None:
         from streamseg.segmenters.deepls.quantize import quantize_int8
 
@@ -1016,8 +1009,8 @@ def entry() -> NoReturn:
         # Ray: nothing is left to atexit hooks). Interpreter finalisation (torch's atexit
         # hooks, OpenMP teardown) still takes about a second; a second Ctrl-C in it became
         # a traceback from a finaliser, or, once Python had reset its signal handlers,
-        # killed the process by SIGINT. So leave at once (signals stay ignored since the
-        # stop, see _Stopper).
+        # killed the process by SIGINT. So leave at once, ignoring further signals (the
+        # stopper already does after a stop; a 130 from a KeyboardInterrupt had none).
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
         sys.stdout.flush()

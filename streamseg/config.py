@@ -48,6 +48,7 @@ __all__ = [
     "RunConfig",
     "load_config",
     "read_yaml_file",
+    "at_path",
     "run_config_from_dict",
     "dump_config",
     "config_fields",
@@ -75,6 +76,18 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+def at_path(err: ConfigError, cls: type, path: str) -> ConfigError:
+    """``err`` from building ``cls``, naming its field by the path the user typed.
+
+    ``build`` names a field by its class (``TrainConfig.steps``, ``Config.window``); the
+    user wrote ``train.steps`` or ``deepls.window``.
+    """
+    text, head = str(err), f"{cls.__name__}."
+    if text.startswith(head):
+        return ConfigError(f"{path}.{text[len(head) :]}")
+    return ConfigError(f"{path}: {text.removeprefix(f'{cls.__name__}: ')}")
+
+
 def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Convert ``value`` to annotation ``tp`` or raise ConfigError naming ``where``."""
     origin = typing.get_origin(tp)
@@ -88,12 +101,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             try:
                 return build(tp, value)
             except ConfigError as err:
-                # Name the field by its path from the outer config (train.steps), not by
-                # the nested class (TrainConfig.steps) the user never types.
-                text, head = str(err), f"{tp.__name__}."
-                if text.startswith(head):
-                    raise ConfigError(f"{where}.{text[len(head) :]}") from None
-                raise ConfigError(f"{where}: {text.removeprefix(f'{tp.__name__}: ')}") from None
+                raise at_path(err, tp, where) from None
         raise ConfigError(f"{where}: expected a mapping of {tp.__name__} fields, got {value!r}")
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:

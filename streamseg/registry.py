@@ -18,7 +18,7 @@ import importlib.util
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from streamseg.config import build, config_fields
+from streamseg.config import at_path, build, config_fields
 from streamseg.errors import ConfigError
 from streamseg.segmenters.base import Segmenter
 
@@ -102,11 +102,7 @@ def method_config(
     try:
         return build(cls.Config, params)
     except ConfigError as err:
-        # "Config.window: ..." names the class; the user typed deepls.window.
-        text = str(err)
-        if text.startswith("Config."):
-            raise ConfigError(f"{name}.{text.removeprefix('Config.')}") from None
-        raise ConfigError(f"{name}: {text.removeprefix('Config: ')}") from None
+        raise at_path(err, cls.Config, name) from None
 
 
 def create(name: str, config: Any | None = None, **params: Any) -> Segmenter:

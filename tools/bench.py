@@ -91,13 +91,13 @@ def int8_model(checkpoint: Path, video: Path, out: Path) -> Path:
     """``checkpoint`` as an int8 ONNX file calibrated on ``video`` (as users do on their camera)."""
     from streamseg.segmenters.deepls.checkpoint import load_checkpoint
     from streamseg.segmenters.deepls.model import model_from_checkpoint
-    from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
+    from streamseg.segmenters.deepls.onnx import checkpoint_bytes, write_onnx
     from streamseg.segmenters.deepls.quantize import calibrate_on, quantize_int8
 
     ckpt = load_checkpoint(checkpoint)
     net, model = model_from_checkpoint(ckpt, str(checkpoint))
-    data = export_bytes(model.eval(), net, ckpt.size, ckpt.mask)
-    inputs = calibrate_on(video, net, ckpt.size)
+    data = checkpoint_bytes(ckpt, net, model)
+    inputs = calibrate_on(video, net, ckpt.size, ckpt.context)
     return write_onnx(quantize_int8(data, inputs, video.name), out)
 
 

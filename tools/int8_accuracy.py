@@ -22,7 +22,7 @@ from streamseg.evaluation.benchmark import benchmark
 from streamseg.evaluation.cdnet import find_sequences
 from streamseg.segmenters.deepls.checkpoint import load_checkpoint
 from streamseg.segmenters.deepls.model import model_from_checkpoint
-from streamseg.segmenters.deepls.onnx import export_bytes, write_onnx
+from streamseg.segmenters.deepls.onnx import checkpoint_bytes, write_onnx
 from streamseg.segmenters.deepls.quantize import calibrate_on, quantize_int8
 
 
@@ -46,11 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         args.model = str(builtin_checkpoint("unet"))
     ckpt = load_checkpoint(args.model)
     net, model = model_from_checkpoint(ckpt, args.model)
-    # A two-pass model segments against its clip's stored median/MAD: export and calibrate
-    # with it, as `streamseg export` does.
+    # As `streamseg export` does: a two-pass model is exported and calibrated with its
+    # clip's stored median/MAD.
     context = ckpt.context
-    extra = {} if context is None else {"context": context}
-    float_bytes = export_bytes(model.eval(), net, ckpt.size, ckpt.mask, extra)
+    float_bytes = checkpoint_bytes(ckpt, net, model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []

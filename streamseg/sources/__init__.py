@@ -39,6 +39,10 @@ __all__ = [
 ]
 
 
+def _is_synthetic(uri: str) -> bool:
+    return uri == "synthetic" or uri.startswith("synthetic:")
+
+
 def local_path(uri: str | int | Path) -> Path | None:
     """The file or folder ``uri`` names; ``None`` for the synthetic scene, a webcam or a URL.
 
@@ -48,7 +52,7 @@ def local_path(uri: str | int | Path) -> Path | None:
         (PosixPath('clip.mp4'), None, None)
     """
     text = str(uri)
-    if text == "synthetic" or text.startswith("synthetic:"):
+    if _is_synthetic(text):
         return None
     if webcam_index(uri if isinstance(uri, int) else text) is not None or is_stream_url(text):
         return None
@@ -99,7 +103,7 @@ def open_source(
         raise ConfigError("open_source(): pass either config or options, not both")
     path = local_path(uri)
     if path is None:
-        if text == "synthetic" or text.startswith("synthetic:"):
+        if _is_synthetic(text):
             return SyntheticSource(parse_synthetic(text), gray=config.gray)
         if is_stream_url(text):
             return PyAVSource(text, config)

@@ -234,7 +234,7 @@ class PyAVSource(LiveCapableSource):
         self._fps: float | None = None
         self._expected: int | None = None  # frames the container's header announces
         self._first_time: float | None = None  # of the first frame decoded, in seconds
-        self._end_time: float | None = None  # where the last frame decoded ends, in seconds
+        self._last: tuple[float, Any, Any] | None = None  # time, duration, time base
         self._remote = False  # a video file read over the network
         self._pipe: _PipeReader | None = None  # a named pipe FFmpeg reads through
 
@@ -341,10 +341,7 @@ class PyAVSource(LiveCapableSource):
         t = float(frame.time) if frame.time is not None else self._count / (self._fps or 25.0)
         if self._first_time is None:
             self._first_time = t
-        # Where this frame ends: its own duration where the container keeps one (a still
-        # held for seconds at the end of a recording), else one frame period.
-        held = frame.duration * frame.time_base if frame.duration and frame.time_base else None
-        self._end_time = t + float(held if held is not None else 1.0 / (self._fps or 25.0))
+        self._last = (t, frame.duration, frame.time_base)  # read only at the end of the file
         out = Frame(image, self._count, t)
         self._count += 1
         return out
@@ -365,11 +362,16 @@ class PyAVSource(LiveCapableSource):
                 )
             return None
         announced = self._announced_seconds()
-        if announced is None or self._first_time is None or self._end_time is None:
+        if announced is None or self._first_time is None or self._last is None:
             return None
+        # Where the last frame ends: its own duration where the container keeps one (a
+        # still held for seconds at the end of a recording), else one frame period.
+        t, duration, time_base = self._last
+        held = duration * time_base if duration and time_base else 1.0 / (self._fps or 25.0)
+        end = t + float(held)
         # Headers state either the span or the end time (Matroska's duration is the last
         # timestamp when the first is not 0): short of both is short.
-        reached = max(self._end_time, self._end_time - self._first_time)
+        reached = max(end, end - self._first_time)
         if announced - reached > max(0.5, 0.05 * announced):
             return (
                 f"{self.uri}: the video ended at {reached:.1f} s of the {announced:.1f} s "

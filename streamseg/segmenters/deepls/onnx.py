@@ -40,6 +40,7 @@ from streamseg.errors import ConfigError, ModelError
 __all__ = [
     "export_onnx",
     "export_bytes",
+    "checkpoint_bytes",
     "write_onnx",
     "import_onnxruntime",
     "OnnxRunner",
@@ -241,6 +242,25 @@ class OnnxTemplate:
                 prop = self._proto.metadata_props.add()
                 prop.key, prop.value = full, text
         return self._proto.SerializeToString()
+
+
+def checkpoint_bytes(ckpt: Any, net: Any, model: Any) -> bytes:
+    """A checkpoint's float32 ONNX bytes as ``streamseg export`` writes them.
+
+    The metadata adds what the checkpoint knows: the clip it was trained on, its online
+    model version, and a two-pass model's fixed context (segmented against as stored).
+
+    Args:
+        ckpt: a loaded :class:`~streamseg.segmenters.deepls.checkpoint.Checkpoint`.
+        net, model: its architecture and model, from ``model_from_checkpoint``.
+    """
+    extra: dict[str, Any] = {
+        "source": ckpt.meta.get("source", ""),
+        "version": ckpt.meta.get("version", 0),
+    }
+    if ckpt.context is not None:
+        extra["context"] = ckpt.context
+    return export_bytes(model.eval(), net, ckpt.size, ckpt.mask, extra)
 
 
 def export_onnx(

@@ -193,7 +193,7 @@ def quantize_int8(data: bytes, inputs: list[np.ndarray], note: str = "") -> byte
         # The head stays float32: its output S is thresholded a few grey levels above
         # zero, where an int8 step (range/255) is a sizeable part of the threshold; a
         # 1×1 convolution costs little in float.
-        head = [node.name for node in onnx.load(str(pre)).graph.node if node.op_type == "Conv"]
+        convs = [node.name for node in onnx.load(str(pre)).graph.node if node.op_type == "Conv"]
         quantize_static(
             str(pre),
             str(dst),
@@ -202,7 +202,7 @@ def quantize_int8(data: bytes, inputs: list[np.ndarray], note: str = "") -> byte
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
-            nodes_to_exclude=head[-1:],
+            nodes_to_exclude=convs[-1:],  # the last Conv is the head
         )
         out = onnx.load(str(dst))
     del out.metadata_props[:]
