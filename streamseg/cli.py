@@ -615,7 +615,14 @@ def eval_cmd(
                 bar.update(task, description=label, advance=1)
 
             assert out is not None
-            report = benchmark(path, names, out, params=params, on_progress=on_progress)
+            report = benchmark(
+                path,
+                names,
+                out,
+                params=params,
+                allow_missing=allow_missing,
+                on_progress=on_progress,
+            )
     if out is not None:
         write_report(report, out, plots=plots)
     if as_json:

@@ -158,6 +158,7 @@ def run(
     progress: bool = False,
     description: str = "segmenting",
     on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
+    before_frame: Callable[[Frame], None] | None = None,
     realtime: bool = False,
     stats: RunStats | None = None,
 ) -> RunStats:
@@ -172,6 +173,7 @@ def run(
         progress: show a progress bar on stderr.
         description: the progress bar's label.
         on_frame: called with each frame and its masks after the sinks.
+        before_frame: called with each frame before the segmenters see it (untimed).
         realtime: pace a file at its frame rate, as a camera would deliver it (frames
             are never read before their timestamp; a slow pipeline just falls behind).
         stats: filled in place (the caller keeps what was counted if the run fails).
@@ -212,6 +214,8 @@ def run(
                             time.sleep(due - t0)
                         t0 = time.perf_counter()
                 arrived = frame.timestamp if source.info.is_live else None
+                if before_frame is not None:
+                    before_frame(frame)
                 masks: dict[str, np.ndarray] = {}
                 for name, seg in segmenters.items():
                     method = stats.methods[name]

@@ -9,20 +9,27 @@ rules. :func:`score_results` scores masks that already exist. Both return a
 precision and F-measure, plus ms per frame.
 
 For methods with a continuous score (``score_one``) a histogram of the score on
-scored pixels gives a precision–recall curve over thresholds.
+scored pixels gives a precision–recall curve over thresholds. Each frame is scored
+before the method learns from it, like its mask, so the curve's point at the mask's
+threshold is the mask.
+
+A metric that is undefined on one sequence (precision where a method called nothing
+foreground) leaves its means undefined too, as CDnet's averaging would: a mean over
+fewer sequences than the others would not compare.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from streamseg.errors import EvaluationError
 from streamseg.evaluation.cdnet import CDnetSequence, evaluate_folder, find_sequences
 from streamseg.evaluation.metrics import Scores, valid_pixels
 
@@ -40,7 +47,8 @@ class SequenceResult:
     category: str
     sequence: str
     scores: Scores
-    frames: int = 0
+    frames: int = 0  # frames the method processed (0: existing results were scored)
+    scored_frames: int = 0  # frames compared with the ground truth
     ms_per_frame: float = float("nan")
     warm_up: int = 0
     pr: list[tuple[float, float, float]] | None = None  # (threshold, precision, recall)
@@ -51,6 +59,7 @@ class SequenceResult:
             "category": self.category,
             "sequence": self.sequence,
             "frames": self.frames,
+            "scored_frames": self.scored_frames,
             "ms_per_frame": self.ms_per_frame,
             "fps": 1000.0 / self.ms_per_frame if self.ms_per_frame > 0 else float("nan"),
             "warm_up_frames": self.warm_up,
@@ -62,9 +71,8 @@ class SequenceResult:
         return out
 
 
-def _nanmean(values: Sequence[float]) -> float:
-    vals = [v for v in values if not math.isnan(v)]
-    return float(np.mean(vals)) if vals else float("nan")
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
 
 
 @dataclass
@@ -83,13 +91,13 @@ class Report:
         out: dict[str, dict[str, float]] = {}
         for cat in dict.fromkeys(r.category for r in self.results if r.method == method):
             rows = [r for r in self.results if r.method == method and r.category == cat]
-            out[cat] = {k: _nanmean([getattr(r.scores, k) for r in rows]) for k in METRICS}
+            out[cat] = {k: _mean([getattr(r.scores, k) for r in rows]) for k in METRICS}
         return out
 
     def overall(self, method: str) -> dict[str, float]:
         """The mean over categories of the per-category means, and the mean ms per frame."""
         cats = self.categories(method)
-        out = {k: _nanmean([c[k] for c in cats.values()]) for k in METRICS}
+        out = {k: _mean([c[k] for c in cats.values()]) for k in METRICS}
         rows = [r for r in self.results if r.method == method and not math.isnan(r.ms_per_frame)]
         frames = sum(r.frames for r in rows)
         if frames:
@@ -164,6 +172,7 @@ def benchmark(
     *,
     params: dict[str, dict[str, Any]] | None = None,
     pr_curves: bool = True,
+    allow_missing: bool = False,
     on_progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Report:
     """Run ``methods`` causally over every CDnet sequence under ``path`` and score them.
@@ -176,6 +185,8 @@ def benchmark(
         out: the report folder.
         params: per-method parameters (e.g. ``{"deepls": {"mode": "sync"}}``).
         pr_curves: also histogram ``score_one`` for precision–recall curves.
+        allow_missing: score a frame without a mask (an input frame missing from the
+            sequence) as all background instead of failing.
         on_progress: called with ``(label, frame, total)`` as frames are processed.
 
     Returns:
@@ -195,7 +206,7 @@ def benchmark(
             "params": params,
         }
     )
-    for category, seq in find_sequences(path):
+    for category, seq in _unique(find_sequences(path)):
         for method in methods:
             folder = Path(out) / "masks" / method / seq.name
             scorer = _Scorer(seq)
@@ -207,21 +218,22 @@ def benchmark(
             ):
                 total = source.info.frame_count
 
-                def on_frame(
-                    frame: Any,
-                    masks: Any,
-                    seg: Any = seg,
-                    scorer: Any = scorer,
-                    label: str = label,
-                    total: int | None = total,
-                ) -> None:
+                def before_frame(frame: Any, seg: Any = seg, scorer: Any = scorer) -> None:
+                    # Before apply(): the score of frame t comes from the model that
+                    # makes frame t's mask, not from one that has learned frame t.
                     if pr_curves and seg.continuous_score and frame.index in scorer.scored:
                         scorer.add_score(frame.index, seg.score_one(frame.image))
+
+                def on_frame(
+                    frame: Any, masks: Any, label: str = label, total: int | None = total
+                ) -> None:
                     if on_progress is not None:
                         on_progress(label, frame.index, total)
 
-                stats = run(source, {method: seg}, [sink], on_frame=on_frame)
-            scores = evaluate_folder(seq, folder)
+                stats = run(
+                    source, {method: seg}, [sink], before_frame=before_frame, on_frame=on_frame
+                )
+            scores = evaluate_folder(seq, folder, allow_missing=allow_missing)
             ms = stats.methods[method]
             report.results.append(
                 SequenceResult(
@@ -230,6 +242,7 @@ def benchmark(
                     seq.name,
                     scores,
                     stats.frames,
+                    len(scorer.scored),
                     ms.ms_mean,
                     ms.warm_up,
                     scorer.curve(),
@@ -244,7 +257,7 @@ def score_results(
     """Score existing ``bin*.png`` results: ``results/`` for one sequence, else
     ``results/<sequence>/`` for each sequence under ``path``."""
     report = Report(meta={"path": str(path), "results": str(results)})
-    seqs = list(find_sequences(path))
+    seqs = list(_unique(find_sequences(path)))
     for category, seq in seqs:
         folder = (
             Path(results)
@@ -253,6 +266,22 @@ def score_results(
         )
         scores = evaluate_folder(seq, folder, allow_missing=allow_missing)
         report.results.append(
-            SequenceResult(method, category, seq.name, scores, len(seq.scored_indices()))
+            SequenceResult(
+                method, category, seq.name, scores, scored_frames=len(seq.scored_indices())
+            )
         )
     return report
+
+
+def _unique(found: Iterable[tuple[str, CDnetSequence]]) -> list[tuple[str, CDnetSequence]]:
+    """``found``, checked to name each sequence once: results are stored by sequence name."""
+    out = list(found)
+    seen: dict[str, CDnetSequence] = {}
+    for _, seq in out:
+        if seq.name in seen:
+            raise EvaluationError(
+                f"two sequences are named {seq.name!r} ({seen[seq.name].root} and {seq.root}); "
+                "results are stored by sequence name, so rename one or score them apart"
+            )
+        seen[seq.name] = seq
+    return out

@@ -2,8 +2,12 @@
 
 A sequence folder holds ``input/inNNNNNN.(jpg|png)``, ``groundtruth/gtNNNNNN.png``,
 ``ROI.bmp`` (nonzero = scored) and ``temporalROI.txt`` ("first last": only frames
-in that range are scored). Masks are read as grayscale *by value*, never by
-palette index (some ground-truth PNGs are 2-colour palette images).
+in that range are scored, and each of them must have ground truth, as CDnet's own
+comparator requires; without the file every ground-truth frame there is is scored).
+Masks are read as grayscale *by value*, never by palette index (some ground-truth
+PNGs are 2-colour palette images). Ground truth must hold only CDnet's values
+(0, 50, 85, 170, 255): anything else (a colour, a JPEG's artefacts, 16-bit depth)
+would be silently ignored as "unknown", so it is an error instead.
 
 Example:
     >>> from streamseg.evaluation.cdnet import CDnetSequence
@@ -23,9 +27,17 @@ from pathlib import Path
 import numpy as np
 
 from streamseg.errors import EvaluationError
-from streamseg.evaluation.metrics import Confusion, Scores
+from streamseg.evaluation.metrics import (
+    GT_MOTION,
+    GT_OUTSIDE,
+    GT_SHADOW,
+    GT_STATIC,
+    GT_UNKNOWN,
+    Confusion,
+    Scores,
+)
 
-__all__ = ["CDnetSequence", "evaluate_folder", "find_sequences", "read_mask"]
+__all__ = ["CDnetSequence", "evaluate_folder", "find_sequences", "read_ground_truth", "read_mask"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +49,47 @@ def read_mask(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise EvaluationError(f"cannot read image {path}: not an image file OpenCV can decode")
+    return image
+
+
+# CDnet's ground-truth values, as a lookup table for a cheap per-frame check.
+_GT_VALUES = np.zeros(256, bool)
+_GT_VALUES[[GT_STATIC, GT_SHADOW, GT_OUTSIDE, GT_UNKNOWN, GT_MOTION]] = True
+
+
+def read_ground_truth(path: Path) -> np.ndarray:
+    """A ground-truth image as ``uint8 H×W``, checked to hold only CDnet's values.
+
+    Raises:
+        EvaluationError: unreadable, not 8-bit, colour, or values CDnet does not define.
+    """
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise EvaluationError(f"cannot read image {path}: not an image file OpenCV can decode")
+    if image.dtype != np.uint8:
+        raise EvaluationError(
+            f"{path}: {image.dtype} ground truth; CDnet's is 8-bit (0/50/85/170/255)"
+        )
+    if image.ndim == 3:
+        if image.shape[2] == 4:
+            image = image[..., :3]
+        # Grey stored as RGB is grey; a coloured label is not CDnet's.
+        if not (image == image[..., :1]).all():
+            raise EvaluationError(
+                f"{path}: colour ground truth; CDnet's is grey (0 static, 50 shadow, "
+                "85 outside ROI, 170 unknown, 255 motion)"
+            )
+        image = np.ascontiguousarray(image[..., 0])
+    bad = ~_GT_VALUES[image]
+    if bad.any():
+        found = ", ".join(str(v) for v in np.unique(image[bad])[:5])
+        raise EvaluationError(
+            f"{path}: values CDnet does not define ({found}); ground truth holds only "
+            "0 static, 50 shadow, 85 outside ROI, 170 unknown, 255 motion (a JPEG's "
+            "artefacts or a colour map would be scored wrongly)"
+        )
     return image
 
 
@@ -69,17 +122,28 @@ class CDnetSequence:
     def roi(self) -> np.ndarray | None:
         """The spatial ROI (nonzero = scored), ``None`` when the sequence has none."""
         path = self.root / "ROI.bmp"
-        return read_mask(path) if path.exists() else None
+        if not path.exists():
+            return None
+        roi = read_mask(path)
+        if not roi.any():
+            raise EvaluationError(f"{path}: no pixel is in the region of interest (all zero)")
+        return roi
 
     @cached_property
     def ground_truth_files(self) -> dict[int, Path]:
         """Frame index → ground-truth file."""
         files = {}
         for path in (self.root / "groundtruth").iterdir():
-            match = re.fullmatch(r"gt(\d+)\.(png|bmp|jpg)", path.name)
+            match = re.fullmatch(r"gt(\d+)\.(png|bmp)", path.name)
             if match:
                 files[int(match.group(1))] = path
         if not files:
+            lossy = sorted((self.root / "groundtruth").glob("gt*.jp*g"))
+            if lossy:
+                raise EvaluationError(
+                    f"{lossy[0]}: JPEG ground truth; its compression alters the labels, "
+                    "so CDnet's is PNG (convert it losslessly from the original labels)"
+                )
             raise EvaluationError(f"{self.root}/groundtruth: no gtNNNNNN.png files")
         return files
 
@@ -94,6 +158,16 @@ class CDnetSequence:
             first, last = (int(v) for v in path.read_text().split()[:2])
         except ValueError:
             raise EvaluationError(f"{path}: expected two frame numbers") from None
+        if first > last:
+            raise EvaluationError(f"{path}: first frame {first} is after the last, {last}")
+        missing = [i for i in range(first, last + 1) if i not in self.ground_truth_files]
+        if missing:
+            # CDnet's comparator stops on an incomplete folder; scoring the frames that
+            # are there would give a score over fewer frames than the sequence claims.
+            raise EvaluationError(
+                f"{path} scores frames {first}-{last}, but {len(missing)} of them have no "
+                f"ground truth (first: gt{missing[0]:06d}.png); fix the folder or the range"
+            )
         return first, last
 
     def scored_indices(self) -> list[int]:
@@ -104,7 +178,7 @@ class CDnetSequence:
     def ground_truth(self, index: int) -> np.ndarray:
         """Ground truth of frame ``index``."""
         try:
-            return read_mask(self.ground_truth_files[index])
+            return read_ground_truth(self.ground_truth_files[index])
         except KeyError:
             raise EvaluationError(f"{self.root}: no ground truth for frame {index}") from None
 
@@ -140,6 +214,11 @@ def evaluate_folder(
     warned = False
     for index in indices:
         gt = seq.ground_truth(index)
+        if seq.roi is not None and seq.roi.shape != gt.shape:
+            raise EvaluationError(
+                f"{seq.root / 'ROI.bmp'} is {seq.roi.shape[1]}x{seq.roi.shape[0]} but the "
+                f"ground truth is {gt.shape[1]}x{gt.shape[0]}; they must match"
+            )
         path = folder / f"bin{index:06d}.png"
         pred = read_mask(path) if path.exists() else np.zeros_like(gt)
         if not warned and ((pred != 0) & (pred != 255)).any():
@@ -150,7 +229,15 @@ def evaluate_folder(
             confusion.update(pred, gt, seq.roi)
         except EvaluationError as err:
             raise EvaluationError(f"{path}: {err}") from None
-    return confusion.compute()
+    scores = confusion.compute()
+    if scores.tp + scores.fp + scores.fn + scores.tn == 0:
+        # Every pixel of every scored frame is outside the ROI or unknown: a score over
+        # nothing would be NaN and silently drop out of the means.
+        raise EvaluationError(
+            f"{seq.root}: no pixel is scored (the ground truth of frames "
+            f"{indices[0]}-{indices[-1]} is all 'outside ROI'/'unknown', or outside ROI.bmp)"
+        )
+    return scores
 
 
 def find_sequences(root: str | Path) -> Iterator[tuple[str, CDnetSequence]]:

@@ -42,6 +42,10 @@ __all__ = [
 GT_STATIC, GT_SHADOW, GT_OUTSIDE, GT_UNKNOWN, GT_MOTION = 0, 50, 85, 170, 255
 
 
+def _size(image: np.ndarray) -> str:
+    return f"{image.shape[1]}x{image.shape[0]}"
+
+
 def _ratio(num: int, den: int) -> float:
     return num / den if den else float("nan")
 
@@ -124,9 +128,13 @@ class Confusion:
         Raises:
             EvaluationError: sizes differ.
         """
-        if pred.shape[:2] != gt.shape[:2] or (roi is not None and roi.shape[:2] != gt.shape[:2]):
+        if roi is not None and roi.shape[:2] != gt.shape[:2]:
             raise EvaluationError(
-                f"result {pred.shape[:2]} and ground truth {gt.shape[:2]} differ in size"
+                f"the ROI is {_size(roi)} but the ground truth is {_size(gt)}; they must match"
+            )
+        if pred.shape[:2] != gt.shape[:2]:
+            raise EvaluationError(
+                f"the result is {_size(pred)} but the ground truth is {_size(gt)}; they must match"
             )
         valid = valid_pixels(gt, roi)
         fg = pred >= 128

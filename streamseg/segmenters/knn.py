@@ -22,8 +22,11 @@ __all__ = ["KNN"]
 class KNN(OpenCVSubtractor):
     """``cv2.createBackgroundSubtractorKNN`` with OpenCV's defaults.
 
-    KNN samples with OpenCV's global random generator, so two runs on the same
-    frames can differ slightly (``deterministic = False``).
+    KNN samples with OpenCV's random generator, one per thread and shared by everything
+    on it. The model seeds it when it is made (first frame, reset), so a run does not
+    depend on what ran before it in the process: the same frames give the same masks
+    whether a sequence is scored alone or after others. Two KNN models applied in turn
+    on one thread still draw from one generator (``deterministic = False``).
     """
 
     deterministic: ClassVar[bool] = False
@@ -37,12 +40,14 @@ class KNN(OpenCVSubtractor):
             dist2_threshold: squared distance deciding a sample is close.
             detect_shadows: mark shadows (they are then counted as background).
             k_nn: close samples needed to call a pixel background.
+            seed: seed of OpenCV's random generator, set when the model is made.
         """
 
         history: int = 500
         dist2_threshold: float = 400.0
         detect_shadows: bool = True
         k_nn: int = 2
+        seed: int = 0
 
         def __post_init__(self) -> None:
             check(self.history >= 1, f"history must be >= 1, got {self.history}")
@@ -53,6 +58,7 @@ class KNN(OpenCVSubtractor):
         import cv2
 
         c = self.config
+        cv2.setRNGSeed(c.seed)
         sub = cv2.createBackgroundSubtractorKNN(c.history, c.dist2_threshold, c.detect_shadows)
         sub.setkNNSamples(c.k_nn)
         return sub

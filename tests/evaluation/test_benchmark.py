@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from streamseg.errors import EvaluationError
 from streamseg.evaluation.benchmark import benchmark, score_results
 from streamseg.evaluation.report import write_report
 from streamseg.sources.synthetic import SyntheticScene
@@ -109,3 +110,49 @@ def test_report_files_and_pr_curves(tree: Path, tmp_path: Path):
     assert "rpca/three" in data["pr_curves"] and "mog2/three" not in data["pr_curves"]
     md = (tmp_path / "report" / "results.md").read_text()
     assert "| three |" in md and "mean F" in md
+
+
+def test_the_pr_curve_at_the_masks_threshold_is_the_mask(tree: Path, tmp_path: Path):
+    # Each frame is scored before the method learns from it, like its mask, so the
+    # curve's point at 0.5 (the mask rule's threshold) describes the written masks.
+    report = benchmark(
+        tree / "beta", ["rpca"], tmp_path, params={"rpca": {"area": 1200, "window": 8}}
+    )
+    (result,) = report.results
+    assert result.pr is not None and result.scored_frames == 26
+    point = {round(t, 2): (p, r) for t, p, r in result.pr}[0.5]
+    assert point[1] == pytest.approx(result.scores.recall, abs=0.02)
+
+
+def test_an_undefined_metric_leaves_its_means_undefined(tree: Path, tmp_path: Path):
+    for name in ("one", "two"):
+        blank = tmp_path / "blank" / name
+        blank.mkdir(parents=True)
+        for i in range(110, 136):
+            fg = 255 if name == "one" else 0  # "two" calls nothing foreground
+            cv2.imwrite(str(blank / f"bin{i:06d}.png"), np.full((48, 64), fg, np.uint8))
+    report = score_results(tree / "alpha", tmp_path / "blank")
+    two = next(r for r in report.results if r.sequence == "two")
+    assert np.isnan(two.scores.precision) and two.scored_frames == 26 and two.frames == 0
+    overall = report.overall("results")
+    # precision is undefined on "two": the mean over one sequence would not compare
+    assert np.isnan(overall["precision"]) and not np.isnan(overall["recall"])
+
+
+def test_sequences_with_the_same_name_are_refused(tmp_path: Path):
+    make_tree(tmp_path / "a")
+    make_tree(tmp_path / "b")
+    with pytest.raises(EvaluationError, match="two sequences are named 'one'"):
+        score_results(tmp_path, tmp_path / "results")
+
+
+def test_missing_frames_are_allowed_when_asked(tree: Path, tmp_path: Path):
+    import shutil
+
+    seq = tmp_path / "seq" / "three"
+    shutil.copytree(tree / "beta" / "three", seq)
+    (seq / "input" / "in000120.png").unlink()
+    with pytest.raises(EvaluationError, match="1 of 26 scored frames have no result"):
+        benchmark(seq, ["mog2"], tmp_path / "strict", pr_curves=False)
+    report = benchmark(seq, ["mog2"], tmp_path / "lenient", pr_curves=False, allow_missing=True)
+    assert report.results[0].frames == 39

@@ -75,8 +75,76 @@ def test_missing_results_fail_unless_allowed(tmp_path: Path):
 def test_a_result_of_the_wrong_size_is_named(tmp_path: Path):
     seq = make_sequence(tmp_path / "seq", {0: np.zeros((4, 4), np.uint8)})
     results = write_results(tmp_path / "res", {0: np.zeros((2, 2), np.uint8)})
-    with pytest.raises(EvaluationError, match=r"bin000000.png: result \(2, 2\)"):
+    with pytest.raises(
+        EvaluationError, match=r"bin000000.png: the result is 2x2 but the ground truth is 4x4"
+    ):
         evaluate_folder(seq, results)
+
+
+def test_an_roi_of_the_wrong_size_is_named(tmp_path: Path):
+    gt = np.zeros((4, 6), np.uint8)
+    seq = make_sequence(tmp_path / "seq", {0: gt}, roi=np.full((8, 12), 255, np.uint8))
+    results = write_results(tmp_path / "res", {0: gt})
+    with pytest.raises(EvaluationError, match=r"ROI.bmp is 12x8 but the ground truth is 6x4"):
+        evaluate_folder(seq, results)
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        # A red motion label: as grey it becomes 76, which CDnet does not define.
+        (
+            lambda p: cv2.imwrite(
+                str(p),
+                np.dstack([np.zeros((4, 4), np.uint8)] * 2 + [np.full((4, 4), 255, np.uint8)]),
+            ),
+            "colour ground truth",
+        ),
+        (lambda p: cv2.imwrite(str(p), np.full((4, 4), 65535, np.uint16)), "uint16 ground truth"),
+        (lambda p: cv2.imwrite(str(p), np.full((4, 4), 128, np.uint8)), r"does not define \(128\)"),
+    ],
+    ids=["colour", "16-bit", "value"],
+)
+def test_ground_truth_that_is_not_cdnets_fails(tmp_path: Path, write, message):
+    seq = make_sequence(tmp_path / "seq", {0: np.zeros((4, 4), np.uint8)})
+    write(seq / "groundtruth" / "gt000000.png")
+    results = write_results(tmp_path / "res", {0: np.zeros((4, 4), np.uint8)})
+    with pytest.raises(EvaluationError, match=message):
+        evaluate_folder(seq, results)
+
+
+def test_grey_ground_truth_stored_as_rgb_is_read(tmp_path: Path):
+    seq = make_sequence(tmp_path / "seq", {0: np.zeros((2, 2), np.uint8)})
+    cv2.imwrite(str(seq / "groundtruth" / "gt000000.png"), np.full((2, 2, 3), 255, np.uint8))
+    assert CDnetSequence(seq).ground_truth(0).tolist() == [[255, 255], [255, 255]]
+
+
+def test_jpeg_ground_truth_is_refused(tmp_path: Path):
+    seq = make_sequence(tmp_path / "seq", {0: np.zeros((4, 4), np.uint8)})
+    (seq / "groundtruth" / "gt000000.png").rename(seq / "groundtruth" / "gt000000.jpg")
+    with pytest.raises(EvaluationError, match="JPEG ground truth"):
+        CDnetSequence(seq).scored_indices()
+
+
+def test_a_frame_missing_inside_the_temporal_roi_fails(tmp_path: Path):
+    gt = np.zeros((2, 2), np.uint8)
+    seq = make_sequence(tmp_path / "seq", {1: gt, 2: gt, 4: gt}, temporal=(1, 4))
+    with pytest.raises(EvaluationError, match=r"1-4, but 1 of them have no ground truth"):
+        CDnetSequence(seq).scored_indices()
+    (seq / "temporalROI.txt").write_text("4 1\n")
+    with pytest.raises(EvaluationError, match="first frame 4 is after the last, 1"):
+        CDnetSequence(seq).scored_indices()
+
+
+def test_a_sequence_with_nothing_to_score_fails(tmp_path: Path):
+    gt = np.zeros((2, 2), np.uint8)
+    seq = make_sequence(tmp_path / "seq", {0: gt}, roi=np.zeros((2, 2), np.uint8))
+    results = write_results(tmp_path / "res", {0: gt})
+    with pytest.raises(EvaluationError, match="no pixel is in the region of interest"):
+        evaluate_folder(seq, results)
+    unknown = make_sequence(tmp_path / "unknown", {0: np.full((2, 2), 170, np.uint8)})
+    with pytest.raises(EvaluationError, match="no pixel is scored"):
+        evaluate_folder(unknown, results)
 
 
 def test_a_result_that_is_no_mask_is_warned_about(tmp_path: Path, caplog):

@@ -56,5 +56,5 @@ def test_undefined_ratios_are_nan():
 
 
 def test_size_mismatch():
-    with pytest.raises(EvaluationError, match="differ in size"):
+    with pytest.raises(EvaluationError, match="must match"):
         Confusion().update(np.zeros((2, 3), np.uint8), np.zeros((3, 2), np.uint8))
