@@ -381,10 +381,9 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
     Writes DIR/mosaic.mp4 (input and every method side by side), DIR/masks/<method>/,
     DIR/metrics.json and DIR/metrics.md, and prints the table.
     """
-    import json
-
     from streamseg.config import run_config_from_dict
     from streamseg.evaluation.metrics import Confusion
+    from streamseg.jsonout import dumps
     from streamseg.pipeline import run_config
     from streamseg.registry import available
     from streamseg.sinks.png import atomic_write
@@ -466,7 +465,7 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
         for r in rows
     ]
     atomic_write(Path(out) / "metrics.md", ("\n".join(md) + "\n").encode())
-    atomic_write(Path(out) / "metrics.json", json.dumps(rows, indent=2).encode())
+    atomic_write(Path(out) / "metrics.json", dumps(rows, indent=2).encode())
     _stderr_console().print(f"wrote {out}/mosaic.mp4, {out}/masks/, {out}/metrics.md")
     return stopper.exit_code
 
@@ -576,12 +575,11 @@ def eval_cmd(
     Per sequence, per category and overall (mean over categories, as CDnet reports):
     recall, specificity, FPR, FNR, PWC, precision, F-measure, and ms/frame.
     """
-    import json
-
     from streamseg.config import params_from_overrides
     from streamseg.errors import ConfigError
     from streamseg.evaluation.benchmark import benchmark, score_results
     from streamseg.evaluation.report import markdown, write_report
+    from streamseg.jsonout import dumps
 
     if (results is None) == (method is None):
         raise ConfigError("give either RESULTS (masks to score) or --method (methods to run)")
@@ -608,7 +606,10 @@ def eval_cmd(
         show = sys.stderr.isatty() if progress is None else progress
         from rich.progress import Progress
 
-        with Progress(console=_stderr_console(), disable=not show) as bar:
+        with (
+            _Stopper() as stopper,
+            Progress(console=_stderr_console(), disable=not show) as bar,
+        ):
             task = bar.add_task("evaluating", total=None)
 
             def on_progress(label: str, index: int, total: int | None) -> None:
@@ -622,11 +623,18 @@ def eval_cmd(
                 params=params,
                 allow_missing=allow_missing,
                 on_progress=on_progress,
+                stop=stopper.event,
             )
+        if stopper.stopped:
+            # A report over the sequences that happened to finish would read as the whole.
+            _stderr_console().print(
+                f"interrupted: the report was not written; masks so far are in {out}/masks/"
+            )
+            return stopper.exit_code
     if out is not None:
         write_report(report, out, plots=plots)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
+        click.echo(dumps(report.as_dict(), indent=2))
     else:
         click.echo(markdown(report))
         if out is not None:
@@ -889,10 +897,9 @@ def serve_cmd(
     (its online model resumes from its checkpoint); the others keep running. Needs the
     [ray] extra. See configs/cameras.yaml.
     """
-    import json
-
     from rich.live import Live
 
+    from streamseg.jsonout import dumps
     from streamseg.serve import Cluster, load_serve_config, status_table
     from streamseg.sinks.png import atomic_write
 
@@ -912,7 +919,7 @@ def serve_cmd(
                 if view is not None:
                     view.update(status_table(current))
                 if status_json:
-                    atomic_write(Path(status_json), json.dumps(current, indent=2).encode())
+                    atomic_write(Path(status_json), dumps(current, indent=2).encode())
 
             cluster.wait(on_status=on_status, stop=stopper.event)
     if not show:

@@ -33,15 +33,28 @@ class Frame:
 
     Attributes:
         image: ``uint8`` BGR ``H×W×3`` (or gray ``H×W`` when the source was opened gray).
-        index: position in the stream. Folder sources keep the number in the file
-            name (``in000470.jpg`` → 470) so masks line up with CDnet ground truth.
+        index: position in the stream (the first frame is 0). Folder sources keep
+            the number in the file name (``in000470.jpg`` → 470) instead.
         timestamp: seconds; the stream's presentation time for files, the
             monotonic clock at arrival for live sources.
+        numbered: ``index`` is the number of the frame's own file (folder sources).
     """
 
     image: np.ndarray
     index: int
     timestamp: float
+    numbered: bool = False
+
+    @property
+    def number(self) -> int:
+        """The frame's number in CDnet's sense, which names its mask (``binNNNNNN.png``).
+
+        A folder's frames keep their files' numbers, so masks line up with CDnet ground
+        truth (``gt000470.png``). Frames of a video, stream or array are counted from 1,
+        as CDnet numbers a sequence's frames (``in000001.jpg`` is the first): the masks
+        of a CDnet sequence turned into a video still line up.
+        """
+        return self.index if self.numbered else self.index + 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import threading
 import time
@@ -275,18 +274,118 @@ def build_sinks(outputs: OutputConfig, methods: Sequence[str], fps: float) -> li
     return sinks
 
 
-def _output_dirs(outputs: OutputConfig) -> list[Path]:
-    dirs: list[Path] = []
-    if outputs.masks:
-        dirs.append(Path(outputs.masks))
-    for video in (outputs.video, outputs.overlay, outputs.mask_video):
-        if video:
-            dirs.append(Path(video).parent)
+def _sink_path(sink: Sink) -> tuple[str, Path] | None:
+    """What a sink of :func:`build_sinks` writes: (the option that names it, its path)."""
+    from streamseg.sinks import MaskVideoSink, MosaicSink, OverlayVideoSink, PngMaskSink
+
+    if isinstance(sink, PngMaskSink):
+        return "--masks", sink.folder
+    kinds = (
+        (MosaicSink, "--video"),
+        (OverlayVideoSink, "--overlay"),
+        (MaskVideoSink, "--mask-video"),
+    )
+    for cls, option in kinds:
+        if isinstance(sink, cls):
+            return option, sink.path
+    return None
+
+
+def check_outputs(source_uri: str, sinks: Sequence[Sink]) -> None:
+    """Refuse outputs that would destroy the input or one another, before any is created.
+
+    Raises:
+        SinkError: an output is the input (a video written over the file it reads, masks
+            into the image folder it reads), or two outputs share one path.
+    """
+    from streamseg.errors import SinkError
+
+    source = Path(source_uri)
+    inputs = {source.resolve()} if source.exists() else set()
+    if source.is_dir() and (source / "input").is_dir():
+        inputs.add((source / "input").resolve())  # a CDnet sequence root reads input/
+    seen: dict[Path, str] = {}
+    for sink in sinks:
+        named = _sink_path(sink)
+        if named is None:
+            continue
+        option, path = named
+        where = path.resolve()
+        if where in inputs:
+            raise SinkError(f"{option} {path} is the input itself; write the output elsewhere")
+        if where in seen:
+            raise SinkError(
+                f"{seen[where]} and {option} both write {path}; give each output its own name"
+            )
+        seen[where] = option
+
+
+def _replace_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
+    """Clear the masks an earlier run left where this run writes its own.
+
+    A shorter run, or another method, into the same folder would otherwise leave a
+    mixture of two runs' masks that ``eval`` scores as one. Masks streamseg wrote
+    (``run.yaml`` beside them) are replaced, as videos are; ``bin*.png`` files of
+    another origin are never deleted: the run is refused instead.
+
+    Raises:
+        SinkError: the folder holds masks that no streamseg run wrote.
+    """
+    from streamseg.errors import SinkError
+    from streamseg.sinks import PngMaskSink
+
+    if not outputs.masks:
+        return
+    ours = (Path(outputs.masks) / "run.yaml").exists()
+    for sink in sinks:
+        if not isinstance(sink, PngMaskSink) or not sink.folder.is_dir():
+            continue
+        earlier = sorted(sink.folder.glob("bin*.png"))
+        if not earlier:
+            continue
+        if not ours:
+            raise SinkError(
+                f"{sink.folder} already holds {len(earlier)} masks (bin*.png) that no "
+                "streamseg run wrote (no run.yaml); give an empty or new folder"
+            )
+        log.info("%s: replacing %d masks of an earlier run", sink.folder, len(earlier))
+        for path in earlier:
+            path.unlink(missing_ok=True)
+
+
+def _output_dirs(outputs: OutputConfig, sinks: Sequence[Sink]) -> list[Path]:
+    """The folders that get ``run.yaml`` and ``run_stats.json``: the masks' and each video's."""
+    dirs = [Path(outputs.masks)] if outputs.masks else []
+    for sink in sinks:
+        named = _sink_path(sink)
+        if named is not None and named[0] != "--masks":
+            dirs.append(named[1].parent)
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:
             unique.append(d)
     return unique
+
+
+def _absolute(config: RunConfig) -> RunConfig:
+    """``config`` with its local paths made absolute, so ``run.yaml`` repeats the run
+    from any working directory."""
+
+    def absolute(value: str | None) -> str | None:
+        return None if value is None else str(Path(value).absolute())
+
+    source = config.source
+    if Path(source.uri).exists():
+        source = dataclasses.replace(source, uri=str(Path(source.uri).absolute()))
+    o = config.outputs
+    outputs = dataclasses.replace(
+        o,
+        masks=absolute(o.masks),
+        video=absolute(o.video),
+        overlay=absolute(o.overlay),
+        mask_video=absolute(o.mask_video),
+    )
+    return dataclasses.replace(config, source=source, outputs=outputs)
 
 
 def _with_source_fps(config: RunConfig, source_fps: float | None) -> RunConfig:
@@ -332,6 +431,8 @@ def run_config(
     from streamseg.sources import open_source
 
     methods = [m.name for m in config.methods]
+    # Names are checked before anything opens; the fps only changes the videos' rate.
+    check_outputs(config.source.uri, build_sinks(config.outputs, methods, 25.0))
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(open_source(config.source.uri, config.source))
         if on_open is not None:
@@ -341,11 +442,13 @@ def run_config(
         segmenters = {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
         if segmenters_out is not None:
             segmenters_out.update(segmenters)
-        all_sinks = build_sinks(config.outputs, methods, fps) + list(sinks)
+        own_sinks = build_sinks(config.outputs, methods, fps)
+        _replace_earlier_masks(config.outputs, own_sinks)
+        all_sinks = own_sinks + list(sinks)
         for sink in all_sinks:
             stack.enter_context(sink)
-        dirs = _output_dirs(config.outputs)
-        resolved = dump_config(config).encode()
+        dirs = _output_dirs(config.outputs, own_sinks)
+        resolved = dump_config(_absolute(config)).encode()
         for d in dirs:
             ensure_writable_dir(d)
             atomic_write(d / "run.yaml", resolved)
@@ -375,8 +478,9 @@ def run_config(
 
 
 def _write_stats(dirs: Sequence[Path], stats: RunStats) -> None:
+    from streamseg.jsonout import dumps
     from streamseg.sinks.png import atomic_write
 
-    report = json.dumps(stats.as_dict(), indent=2, default=float).encode()
+    report = dumps(stats.as_dict(), indent=2).encode()
     for d in dirs:
         atomic_write(d / "run_stats.json", report)

@@ -199,6 +199,23 @@ def test_synth_then_eval(tmp_path: Path, capsys):
     assert scores["sequence"] == "seq" and 0.3 < scores["f_measure"] <= 1.0
 
 
+def test_the_masks_of_a_sequence_made_a_video_line_up(tmp_path: Path, capsys):
+    # CDnet numbers frames from 1; a video's frames are counted, so its masks are
+    # numbered from 1 too and score against the sequence it was made from.
+    seq = tmp_path / "seq"
+    assert main(["synth", str(seq), "--frames", "30", "--size", "64x48", "--warm-up", "5"]) == 0
+    for source, out in ((seq / "input", "folder"), (seq / "synthetic.mp4", "video")):
+        args = ["run", "-s", str(source), "-m", "mog2", "--masks", str(tmp_path / out)]
+        assert main([*args, "--no-progress"]) == 0
+    assert sorted(p.name for p in (tmp_path / "video").glob("bin*.png"))[0] == "bin000001.png"
+    capsys.readouterr()
+    f = {}
+    for out in ("folder", "video"):
+        assert main(["eval", str(seq), str(tmp_path / out), "--json"]) == 0
+        f[out] = json.loads(capsys.readouterr().out)["sequences"][0]["f_measure"]
+    assert f["video"] == pytest.approx(f["folder"], abs=0.05)  # H.264 is near lossless here
+
+
 def test_list(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
@@ -272,6 +289,28 @@ def test_signal_finalises_outputs(tmp_path: Path, sig, code):
     with av.open(str(video)) as c:
         assert sum(1 for _ in c.decode(video=0)) == len(pngs)
     assert "outputs are complete" in err
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_eval_cleanly(tmp_path: Path, sig, code):
+    seq = tmp_path / "seq"
+    assert main(["synth", str(seq), "--frames", "3000", "--size", "64x48", "--no-video"]) == 0
+    report = tmp_path / "report"
+    masks = report / "masks" / "mog2" / "seq"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamseg", "eval", str(seq), "-m", "mog2", "--out", str(report)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(masks.glob("bin*.png"))) < 40:
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "interrupted: the report was not written" in err and "Traceback" not in err
+    assert not (report / "results.json").exists() and not list(masks.glob(".*.tmp"))
 
 
 def test_a_second_ctrl_c_aborts_at_once_and_keeps_what_was_written(tmp_path: Path):

@@ -4,9 +4,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import streamseg as ss
 from streamseg.config import run_config_from_dict
+from streamseg.errors import SinkError
 from streamseg.sinks import CallbackSink, PngMaskSink
 from streamseg.sources.array import ArraySource
 
@@ -97,3 +99,54 @@ def test_methods_get_the_source_frame_rate(tmp_path: Path):
     assert made["deepls"].config.fps == 10.0
     written = ss.load_config(tmp_path / "run.yaml")
     assert {m.name: getattr(m.config, "fps", None) for m in written.methods}["deepls"] == 10.0
+
+
+def _config(source: str, **outputs: str) -> ss.RunConfig:
+    return run_config_from_dict(
+        {"source": {"uri": source}, "methods": ["mog2"], "outputs": outputs}
+    )
+
+
+def test_an_output_over_the_input_is_refused_before_anything_is_written(tmp_path: Path):
+    from streamseg.sources.synthetic import SyntheticScene, write_sequence
+
+    seq = tmp_path / "seq"
+    write_sequence(SyntheticScene(width=64, height=48, frames=6, seed=1), seq, warm_up=1)
+    video = seq / "synthetic.mp4"
+    size = video.stat().st_size
+    with pytest.raises(SinkError, match="--mask-video .*synthetic.mp4 is the input itself"):
+        ss.run_config(_config(str(video), mask_video=str(video)))
+    assert video.stat().st_size == size
+    with pytest.raises(SinkError, match="--masks .* is the input itself"):
+        ss.run_config(_config(str(seq), masks=str(seq / "input")))
+    assert not list((seq / "input").glob("bin*.png"))
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path: Path):
+    same = str(tmp_path / "same.mp4")
+    with pytest.raises(SinkError, match="--video and --overlay both write"):
+        ss.run_config(_config("synthetic:frames=4,size=64x48", video=same, overlay=same))
+    assert not (tmp_path / "same.mp4").exists()
+
+
+def test_a_rerun_replaces_its_masks_but_never_foreign_ones(tmp_path: Path):
+    out = tmp_path / "masks"
+    ss.run_config(_config("synthetic:frames=8,size=64x48", masks=str(out)))
+    ss.run_config(_config("synthetic:frames=3,size=64x48", masks=str(out)))
+    # the second, shorter run's masks only: no mixture of two runs
+    assert sorted(p.name for p in out.glob("bin*.png")) == [f"bin00000{i}.png" for i in (1, 2, 3)]
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "bin000001.png").write_bytes(b"someone else's")
+    with pytest.raises(SinkError, match="already holds 1 masks .* that no streamseg run wrote"):
+        ss.run_config(_config("synthetic:frames=3,size=64x48", masks=str(foreign)))
+    assert (foreign / "bin000001.png").read_bytes() == b"someone else's"
+
+
+def test_run_yaml_repeats_the_run_from_another_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ss.run_config(_config("synthetic:frames=3,size=64x48", overlay="v/{method}/ov.mp4"))
+    assert (tmp_path / "v" / "mog2" / "run.yaml").exists()  # the template, expanded
+    assert not (tmp_path / "v" / "{method}").exists()
+    written = ss.load_config(tmp_path / "v" / "mog2" / "run.yaml")
+    assert written.outputs.overlay == str(tmp_path / "v" / "{method}" / "ov.mp4")

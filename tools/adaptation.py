@@ -13,13 +13,14 @@ exact ground truth and reports how many frames each method needs until its F
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from streamseg.jsonout import dumps
 
 
 def recovery(f: np.ndarray, jump: int, before: int, smooth: int, share: float) -> int | None:
@@ -97,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": time.perf_counter() - t0,
         }
         print(method, results[method], file=sys.stderr, flush=True)
-    print(json.dumps(results, indent=2))
+    print(dumps(results, indent=2))
     if args.json:
         Path(args.json).write_text(
-            json.dumps(
+            dumps(
                 {
                     "args": vars(args),
                     "results": results,

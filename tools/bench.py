@@ -28,7 +28,6 @@ DeepLS model (float32 and int8).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -42,6 +41,7 @@ import cv2
 import numpy as np
 
 import streamseg as ss
+from streamseg.jsonout import dumps
 from streamseg.sinks import PngMaskSink, VideoWriter
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -242,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             "realtime": args.realtime,
         }
         Path(args.json).write_text(
-            json.dumps(
-                {"meta": meta, "rows": rows, "rpca_over_deepls": ratios}, indent=2, default=float
-            )
+            dumps({"meta": meta, "rows": rows, "rpca_over_deepls": ratios}, indent=2, default=float)
         )
     return 0
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import platform
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from streamseg.jsonout import dumps
 
 
 def eager(model: Any, x: Any) -> None:
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             "argv": sys.argv,
             "net": str(cfg.net),
         }
-        Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+        Path(args.json).write_text(dumps({"meta": meta, "rows": rows}, indent=2))
     return 0
 
 

@@ -13,13 +13,13 @@ method's ms/frame (run one after the other, same process).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 from streamseg.evaluation.benchmark import benchmark
 from streamseg.evaluation.cdnet import find_sequences
+from streamseg.jsonout import dumps
 from streamseg.segmenters.deepls.checkpoint import load_checkpoint
 from streamseg.segmenters.deepls.model import model_from_checkpoint
 from streamseg.segmenters.deepls.onnx import checkpoint_bytes, write_onnx
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     (out / "int8.md").write_text(f"`{' '.join(sys.argv)}`\n\n{table}\n")
     (out / "int8.json").write_text(
-        json.dumps({"model": args.model, "calibrate": args.calibrate, "rows": rows}, indent=2)
+        dumps({"model": args.model, "calibrate": args.calibrate, "rows": rows}, indent=2)
     )
     return 0
 

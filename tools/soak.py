@@ -16,7 +16,6 @@ tenth of the samples, and the least-squares slope over the run is reported besid
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from streamseg.jsonout import dumps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="write the samples here")
     parser.add_argument("--plot", default=None, help="write the RSS/threads plot here (PNG)")
     args = parser.parse_args(argv)
+    if args.every < 1 or args.frames < 3 * args.every:
+        parser.error(f"--frames must be at least 3 x --every ({args.every}) to measure growth")
 
     import streamseg as ss
     from streamseg.config import params_from_overrides
@@ -177,11 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
         "argv": sys.argv,
     }
-    print(json.dumps(summary, indent=2, default=float))
+    print(dumps(summary, indent=2))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"summary": summary, "samples": samples}, indent=2, default=float)
-        )
+        Path(args.json).write_text(dumps({"summary": summary, "samples": samples}, indent=2))
     if args.plot:
         import matplotlib
 

@@ -15,13 +15,14 @@ width, batch, steps) and prints F against training seconds and ms/frame.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from streamseg.jsonout import dumps
 
 #: The grid of ``--frontier``: (label, deepls parameters).
 FRONTIER: list[tuple[str, dict[str, Any]]] = [
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             "argv": sys.argv,
             "threads": args.threads,
         }
-        Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+        Path(args.json).write_text(dumps({"meta": meta, "rows": rows}, indent=2))
     return 0
 
 

@@ -21,6 +21,7 @@ fewer sequences than the others would not compare.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ import numpy as np
 from streamseg.errors import EvaluationError
 from streamseg.evaluation.cdnet import CDnetSequence, evaluate_folder, find_sequences
 from streamseg.evaluation.metrics import Scores, valid_pixels
+from streamseg.jsonout import plain
 
 __all__ = ["SequenceResult", "Report", "benchmark", "score_results", "METRICS"]
 
@@ -108,7 +110,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         """Everything as plain JSON-able data (NaN becomes ``None``)."""
-        return _json_safe(
+        return plain(
             {
                 "meta": self.meta,
                 "sequences": [r.row() for r in self.results],
@@ -117,18 +119,6 @@ class Report:
                 "pr_curves": {f"{r.method}/{r.sequence}": r.pr for r in self.results if r.pr},
             }
         )
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
 
 
 class _Scorer:
@@ -174,6 +164,7 @@ def benchmark(
     pr_curves: bool = True,
     allow_missing: bool = False,
     on_progress: Callable[[str, int, int | None], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Report:
     """Run ``methods`` causally over every CDnet sequence under ``path`` and score them.
 
@@ -188,6 +179,8 @@ def benchmark(
         allow_missing: score a frame without a mask (an input frame missing from the
             sequence) as all background instead of failing.
         on_progress: called with ``(label, frame, total)`` as frames are processed.
+        stop: set it to stop between frames; the report then holds the sequences
+            finished before, and ``meta["interrupted"]`` is true.
 
     Returns:
         The :class:`Report` (scores come from the written masks).
@@ -209,6 +202,8 @@ def benchmark(
     for category, seq in _unique(find_sequences(path)):
         for method in methods:
             folder = Path(out) / "masks" / method / seq.name
+            for earlier in folder.glob("bin*.png"):  # the report's own, from an earlier run
+                earlier.unlink()
             scorer = _Scorer(seq)
             label = f"{method} on {seq.name}"
             with (
@@ -221,8 +216,8 @@ def benchmark(
                 def before_frame(frame: Any, seg: Any = seg, scorer: Any = scorer) -> None:
                     # Before apply(): the score of frame t comes from the model that
                     # makes frame t's mask, not from one that has learned frame t.
-                    if pr_curves and seg.continuous_score and frame.index in scorer.scored:
-                        scorer.add_score(frame.index, seg.score_one(frame.image))
+                    if pr_curves and seg.continuous_score and frame.number in scorer.scored:
+                        scorer.add_score(frame.number, seg.score_one(frame.image))
 
                 def on_frame(
                     frame: Any, masks: Any, label: str = label, total: int | None = total
@@ -231,8 +226,16 @@ def benchmark(
                         on_progress(label, frame.index, total)
 
                 stats = run(
-                    source, {method: seg}, [sink], before_frame=before_frame, on_frame=on_frame
+                    source,
+                    {method: seg},
+                    [sink],
+                    stop=stop,
+                    before_frame=before_frame,
+                    on_frame=on_frame,
                 )
+            if stats.interrupted:
+                report.meta["interrupted"] = True
+                return report
             scores = evaluate_folder(seq, folder, allow_missing=allow_missing)
             ms = stats.methods[method]
             report.results.append(

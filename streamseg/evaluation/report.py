@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 
 from streamseg.evaluation.benchmark import METRICS, Report
+from streamseg.jsonout import dumps
 from streamseg.sinks.png import atomic_write, ensure_writable_dir
 
 __all__ = ["write_report", "markdown"]
@@ -147,7 +147,7 @@ def write_report(report: Report, out: str | Path, *, plots: bool = True) -> list
     ensure_writable_dir(folder)
     files = {
         "results.csv": _csv(report),
-        "results.json": json.dumps(report.as_dict(), indent=2),
+        "results.json": dumps(report.as_dict(), indent=2),
         "results.md": markdown(report),
     }
     written = []

@@ -90,9 +90,9 @@ class MosaicSink(Sink):
         grid = mosaic(frame.image, masks)
         if grid.shape[1] > self.max_width:
             scale = self.max_width / grid.shape[1]
-            grid = cv2.resize(
-                grid, (self.max_width, round(grid.shape[0] * scale)), interpolation=cv2.INTER_AREA
-            )
+            # At least two rows: a very wide, thin frame must not scale to nothing.
+            height = max(2, round(grid.shape[0] * scale))
+            grid = cv2.resize(grid, (self.max_width, height), interpolation=cv2.INTER_AREA)
         self._writer.write(grid)
 
     def _close(self) -> None:

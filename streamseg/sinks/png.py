@@ -63,7 +63,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 class PngMaskSink(Sink):
-    """One ``binNNNNNN.png`` per frame in ``folder``.
+    """One ``binNNNNNN.png`` per frame in ``folder``, named by :attr:`Frame.number`.
 
     Args:
         folder: the output folder (created).
@@ -85,7 +85,7 @@ class PngMaskSink(Sink):
         ok, buf = cv2.imencode(".png", mask, [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if not ok:
             raise SinkError(f"cannot encode the mask of frame {frame.index} as PNG")
-        atomic_write(self.folder / f"bin{frame.index:06d}.png", buf.tobytes())
+        atomic_write(self.folder / f"bin{frame.number:06d}.png", buf.tobytes())
         self.written += 1
 
     def __repr__(self) -> str:

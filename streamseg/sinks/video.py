@@ -4,8 +4,10 @@ MP4 and MOV files are written *fragmented* (``movflags=frag_keyframe+empty_moov`
 the index lives at the start and each fragment is self-contained, so a file
 stays playable up to its last complete fragment even if the process is killed
 before :meth:`VideoWriter.close` (a plain MP4 needs its ``moov`` atom, written
-only at the end). H.264 with yuv420p plays everywhere; odd sizes are padded by
-one pixel because 4:2:0 chroma needs even dimensions.
+only at the end). Matroska closes a cluster every second and every container
+flushes each packet, so MKV and AVI files killed the same way play too. H.264
+with yuv420p plays everywhere; odd sizes are padded by one pixel because 4:2:0
+chroma needs even dimensions.
 
 Example:
     >>> import tempfile, numpy as np, av
@@ -67,10 +69,16 @@ class VideoWriter:
         import av
 
         ensure_writable_dir(self.path.parent)
-        options = {}
-        if self.path.suffix.lower() in (".mp4", ".mov", ".m4v"):
+        # Every packet reaches the disk when the muxer lets it go, so a hard kill loses
+        # at most the container's own unit: an MP4 fragment, a Matroska cluster.
+        options = {"flush_packets": "1"}
+        suffix = self.path.suffix.lower()
+        if suffix in (".mp4", ".mov", ".m4v"):
             options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
-            options["flush_packets"] = "1"  # each fragment reaches the disk when it is complete
+        elif suffix in (".mkv", ".webm"):
+            # A cluster is held in memory until it closes (5 s by default): one second,
+            # like the keyframe interval, bounds what a kill costs.
+            options["cluster_time_limit"] = "1000"
         try:
             self._container = av.open(str(self.path), mode="w", options=options)
         except (av.error.FFmpegError, OSError, ValueError) as err:  # ValueError: unknown format

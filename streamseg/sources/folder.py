@@ -85,6 +85,13 @@ class FolderSource(FrameSource):
         self._files = list_images(folder)
         if not self._files:
             raise SourceError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        for (a, one), (b, other) in zip(self._files, self._files[1:], strict=False):
+            if a == b:
+                # Masks are named by the number: the second would overwrite the first's.
+                raise SourceError(
+                    f"{folder}: {one.name} and {other.name} both carry frame number {a}; "
+                    "give each image its own number (one camera per folder)"
+                )
         first = None
         for _, path in self._files[:10]:
             first = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
@@ -109,7 +116,7 @@ class FolderSource(FrameSource):
                 self.warning = f"{self.dropped} unreadable image(s) skipped, last {path.name}"
                 log.warning("%s: cannot decode %s; skipped", self.folder, path.name)
                 continue
-            return Frame(np.ascontiguousarray(image), index, index / self.config.fps)
+            return Frame(np.ascontiguousarray(image), index, index / self.config.fps, True)
         return None
 
     def __repr__(self) -> str:

@@ -236,8 +236,9 @@ def write_sequence(
     """Write ``scene`` as a CDnet-layout sequence in ``out`` (and ``out/synthetic.mp4``).
 
     Inputs are lossless PNGs (``input/inNNNNNN.png``), the ground truth is exact
-    (``groundtruth/gtNNNNNN.png``), ``ROI.bmp`` covers the frame and
-    ``temporalROI.txt`` scores from frame ``warm_up`` on.
+    (``groundtruth/gtNNNNNN.png``), both numbered from 1 as in CDnet (frame ``t`` of
+    the scene is ``in{t+1}``); ``ROI.bmp`` covers the frame and ``temporalROI.txt``
+    scores every frame after the first ``warm_up``.
     """
     import cv2
 
@@ -250,9 +251,11 @@ def write_sequence(
     try:
         for t in range(scene.frames):
             image, truth = scene.render(t)
-            atomic_write(out / "input" / f"in{t:06d}.png", cv2.imencode(".png", image)[1].tobytes())
+            # CDnet numbers frames from 1; so do the masks of synthetic.mp4 (Frame.number).
+            n = t + 1
+            atomic_write(out / "input" / f"in{n:06d}.png", cv2.imencode(".png", image)[1].tobytes())
             atomic_write(
-                out / "groundtruth" / f"gt{t:06d}.png", cv2.imencode(".png", truth)[1].tobytes()
+                out / "groundtruth" / f"gt{n:06d}.png", cv2.imencode(".png", truth)[1].tobytes()
             )
             if writer is not None:
                 writer.write(image)
@@ -261,4 +264,4 @@ def write_sequence(
             writer.close()
     roi = np.full((scene.height, scene.width), 255, np.uint8)
     atomic_write(out / "ROI.bmp", cv2.imencode(".bmp", roi)[1].tobytes())
-    atomic_write(out / "temporalROI.txt", f"{warm_up} {scene.frames - 1}\n".encode())
+    atomic_write(out / "temporalROI.txt", f"{warm_up + 1} {scene.frames}\n".encode())

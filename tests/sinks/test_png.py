@@ -12,8 +12,8 @@ from streamseg.frame import Frame
 from streamseg.sinks.png import PngMaskSink
 
 
-def _frame(index: int) -> Frame:
-    return Frame(np.zeros((6, 8, 3), np.uint8), index, 0.0)
+def _frame(index: int, numbered: bool = True) -> Frame:
+    return Frame(np.zeros((6, 8, 3), np.uint8), index, 0.0, numbered)
 
 
 def test_cdnet_names_and_values(tmp_path: Path):
@@ -25,6 +25,13 @@ def test_cdnet_names_and_values(tmp_path: Path):
     assert sorted(os.listdir(tmp_path / "out")) == ["bin000470.png", "bin000471.png"]
     back = cv2.imread(str(tmp_path / "out" / "bin000470.png"), cv2.IMREAD_UNCHANGED)
     assert back.dtype == np.uint8 and np.array_equal(back, mask)
+
+
+def test_counted_frames_are_numbered_from_one(tmp_path: Path):
+    # A video's first frame (index 0) is CDnet's frame 1: its mask is bin000001.png.
+    with PngMaskSink(tmp_path / "out") as sink:
+        sink.write(_frame(0, numbered=False), {"a": np.zeros((6, 8), np.uint8)})
+    assert os.listdir(tmp_path / "out") == ["bin000001.png"]
 
 
 def test_needs_a_method_when_several(tmp_path: Path):

@@ -36,9 +36,11 @@ def test_close_is_idempotent_and_empty_writer_writes_nothing(tmp_path: Path):
     assert not (tmp_path / "never.mp4").exists()
 
 
-def test_playable_after_a_hard_kill(tmp_path: Path):
-    # Fragmented MP4: killed with SIGKILL before close(), the file still plays its fragments.
-    path = tmp_path / "killed.mp4"
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".avi"])
+def test_playable_after_a_hard_kill(tmp_path: Path, suffix: str):
+    # Killed with SIGKILL before close(), every container the writer accepts still plays
+    # what reached the disk: MP4 fragments, Matroska clusters, AVI chunks.
+    path = tmp_path / f"killed{suffix}"
     code = f"""
 import os, signal, numpy as np
 from streamseg.sinks.video import VideoWriter
@@ -96,3 +98,12 @@ def test_a_bad_video_name_fails_before_the_first_frame(tmp_path: Path, sink, nam
     out = sink(tmp_path / name, **({} if sink is MosaicSink else {"method": "mog2"}))
     with pytest.raises(SinkError, match=match):
         out.open()
+
+
+def test_a_very_wide_thin_mosaic_is_written(tmp_path: Path):
+    # 4000x2 frames: the mosaic (12000 wide) is scaled to 1920 wide, at least 2 rows high.
+    masks = {"a": np.zeros((2, 4000), np.uint8)}
+    with MosaicSink(tmp_path / "wide.mp4") as sink:
+        for i in range(3):
+            sink.write(Frame(np.full((2, 4000, 3), 90, np.uint8), i, i / 25), masks)
+    assert count_frames(tmp_path / "wide.mp4") == 3

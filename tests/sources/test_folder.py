@@ -30,7 +30,9 @@ def test_cdnet_numbering_is_kept(tmp_path: Path):
 def test_sequence_root_reads_input(synthetic_sequence: Path):
     with ss.open_source(synthetic_sequence) as src:
         frames = list(src)
-    assert [f.index for f in frames[:3]] == [0, 1, 2] and len(frames) == 60
+    # streamseg synth numbers frames from 1, as CDnet does
+    assert [f.index for f in frames[:3]] == [1, 2, 3] and len(frames) == 60
+    assert all(f.number == f.index for f in frames)
 
 
 def test_gray(tmp_path: Path):
@@ -61,3 +63,12 @@ def test_empty_folder(tmp_path: Path):
 def test_missing_folder_like_path(tmp_path: Path):
     with pytest.raises(SourceNotFoundError), ss.open_source(tmp_path / "missing" / "input"):
         pass
+
+
+def test_two_images_with_one_number_are_refused(tmp_path: Path):
+    # Masks are named by the number: camA_001 and camB_001 would write one bin000001.png.
+    _write(tmp_path, ["camA_001.png", "camB_001.png", "camA_002.png"])
+    with pytest.raises(
+        SourceError, match=r"camA_001.png and camB_001.png both carry frame number 1"
+    ):
+        ss.open_source(tmp_path).open()

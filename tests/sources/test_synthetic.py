@@ -82,11 +82,12 @@ def test_parse_synthetic_uri():
 
 def test_source_and_written_sequence(synthetic_sequence: Path, small_scene: SyntheticScene):
     seq = CDnetSequence(synthetic_sequence)
-    assert seq.temporal_roi == (10, 59) and seq.roi is not None
+    # numbered from 1 as in CDnet: scene frame t is in/gt{t + 1}
+    assert seq.temporal_roi == (11, 60) and seq.roi is not None
     img, gt = small_scene.render(12)
-    assert np.array_equal(seq.ground_truth(12), gt)
+    assert np.array_equal(seq.ground_truth(13), gt)
     with ss.open_source(synthetic_sequence) as src:
         frames = list(src)
-    assert np.array_equal(frames[12].image, img)
+    assert np.array_equal(frames[12].image, img) and frames[12].number == 13
     with ss.open_source(synthetic_sequence / "synthetic.mp4") as src:
         assert sum(1 for _ in src) == 60
