@@ -76,6 +76,18 @@ class SourceInfo:
     is_live: bool
 
 
+def _float_hint(image: np.ndarray) -> str:
+    """How to convert a float frame, judged by its values (only on the error path)."""
+    if image.size == 0:
+        return ""
+    if not np.isfinite(image).all():
+        return " (it holds NaN or infinity: fix what made it, then convert it)"
+    top = float(image.max())
+    if top <= 1.0:
+        return " (from [0, 1]: (img * 255).round().astype(np.uint8))"
+    return f" (values up to {top:g}: np.clip(img, 0, 255).round().astype(np.uint8))"
+
+
 def check_image(image: object) -> np.ndarray:
     """Validate a frame handed in from outside and bring it to BGR or gray ``uint8``.
 
@@ -98,7 +110,7 @@ def check_image(image: object) -> np.ndarray:
         if image.dtype == np.uint16:
             hint = " (scale it to 8 bits first, e.g. (img >> 8).astype(np.uint8))"
         elif image.dtype.kind == "f":
-            hint = " (from [0, 1]: (img * 255).round().astype(np.uint8))"
+            hint = _float_hint(image)
         elif image.dtype == np.bool_:
             hint = " (a mask? frames are images: img.astype(np.uint8) * 255)"
         else:

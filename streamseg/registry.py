@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -54,9 +55,17 @@ def _load_builtins() -> None:
     import streamseg.segmenters  # noqa: F401  (registers the built-in methods)
 
 
+def _importable(module: str) -> bool:
+    # Imported already, or being imported by another thread: find_spec would raise on a
+    # module whose __spec__ is not set yet.
+    if sys.modules.get(module) is not None:
+        return True
+    return importlib.util.find_spec(module) is not None
+
+
 def _installed(name: str) -> bool:
     requires, _ = _EXTRAS.get(name, ((), ""))
-    return all(importlib.util.find_spec(mod) is not None for mod in requires)
+    return all(_importable(mod) for mod in requires)
 
 
 def available(*, installed_only: bool = True, experimental: bool = True) -> list[str]:

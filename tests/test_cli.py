@@ -101,7 +101,7 @@ def test_config_file_and_set_override(tmp_path: Path):
         (["run", "-s", "synthetic", "-m", "nope"], "unknown method 'nope'"),
         (
             ["run", "-s", "synthetic", "-m", "mog2", "--set", "methods.mog2.history=-3"],
-            "history must be >= 1",
+            "history must be in 1..2**31-1",
         ),
         (
             ["run", "-s", "synthetic", "-m", "mog2", "--set", "methods.mog2.colour=1"],

@@ -65,7 +65,7 @@ def test_run_config_resolves_defaults_and_overrides():
     [
         ({"methods": ["mog3"]}, [], "unknown method 'mog3'"),
         ({"methods": [{"name": "mog2", "histroy": 1}]}, [], "unknown parameter 'histroy'"),
-        ({"methods": [{"name": "mog2", "history": 0}]}, [], "history must be >= 1"),
+        ({"methods": [{"name": "mog2", "history": 0}]}, [], "history must be in 1"),
         ({"methods": ["mog2"]}, ["methods.knn.history=3"], "method 'knn' is not in this run"),
         ({"methods": ["mog2"]}, ["sources.uri=x"], "unknown section 'sources'"),
         ({"methods": ["mog2", "mog2"]}, [], "listed twice"),

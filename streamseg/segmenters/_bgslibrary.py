@@ -16,6 +16,11 @@ They also print to the process's standard output from C++ (``+SuBSENSE()`` when
 created, ``-SuBSENSE()`` when destroyed, a format note on the first frame), which
 would corrupt ``streamseg eval --json``; those moments run with file descriptor 1
 pointed at standard error.
+
+Both are process-wide: while one of these methods is created (its first frame, a
+reset, a size change), another thread of a host application sees the temporary
+working directory and writes to fd 1 land on standard error. Create them before
+starting threads that use relative paths or print, or run them in their own process.
 """
 
 from __future__ import annotations
@@ -72,6 +77,10 @@ class BGSLibrarySubtractor(Segmenter):
     algorithm: ClassVar[str]
     deterministic: ClassVar[bool] = False
     stateless_predict: ClassVar[bool] = False
+    cannot_freeze: ClassVar[str | None] = "BGSLibrary's algorithms have no learning rate"
+    # Their neighbourhood sampling reads outside smaller frames (measured: 5×5 is the
+    # smallest SuBSENSE and LOBSTER take; PAWCS sets its own).
+    min_size: ClassVar[tuple[int, int]] = (5, 5)
 
     @dataclass(frozen=True)
     class Config:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import abc
 import dataclasses
 import logging
+import math
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from streamseg.errors import ClosedError
+from streamseg.errors import ClosedError, ConfigError, FrameError
 from streamseg.frame import check_image
 
 __all__ = ["Segmenter"]
@@ -29,6 +30,20 @@ __all__ = ["Segmenter"]
 log = logging.getLogger(__name__)
 
 _S = TypeVar("_S", bound="Segmenter")
+
+
+def _learning_rate(value: object) -> float:
+    """``value`` as OpenCV's learning rate: a finite number ≤ 1 (negative: automatic)."""
+    try:
+        rate = float(value)  # type: ignore[arg-type]  # checked right here
+    except (TypeError, ValueError):
+        rate = math.nan
+    if not rate <= 1.0 or math.isinf(rate):
+        raise ConfigError(
+            f"learning_rate must be a number <= 1 (negative: automatic, 0: no learning, "
+            f"1: start again from this frame); got {value!r}"
+        )
+    return rate
 
 
 class Segmenter(abc.ABC):
@@ -59,6 +74,11 @@ class Segmenter(abc.ABC):
     continuous_score: ClassVar[bool] = False
     #: Not ready for a user's defaults: ``streamseg demo`` runs it only when named.
     experimental: ClassVar[bool] = False
+    #: ``apply(frame, learning_rate=0)`` leaves the model untouched. Methods whose model
+    #: changes anyway say why here, and refuse that call rather than pretend.
+    cannot_freeze: ClassVar[str | None] = None
+    #: Smallest frame (height, width) the method can segment.
+    min_size: ClassVar[tuple[int, int]] = (2, 2)
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -82,10 +102,18 @@ class Segmenter(abc.ABC):
 
         Raises:
             FrameError: for a frame that is not a ``uint8`` gray/BGR image.
+            ConfigError: ``learning_rate`` is not a number ≤ 1, or 0 for a method that
+                cannot segment without learning (:attr:`cannot_freeze`).
             ClosedError: after :meth:`close`.
         """
+        rate = _learning_rate(learning_rate)
+        if rate == 0.0 and self.cannot_freeze:
+            raise ConfigError(
+                f"{self.name} cannot segment without learning ({self.cannot_freeze}); "
+                "learning_rate=0 needs mog2, rpca or deepls"
+            )
         image = self._admit(image)
-        return self._apply(image, float(learning_rate))
+        return self._apply(image, rate)
 
     def learn_one(self, image: np.ndarray) -> None:
         """Update the model with one frame, without producing a mask."""
@@ -168,6 +196,11 @@ class Segmenter(abc.ABC):
             # Its threads and sessions are gone: a mask now would be a silent wrong answer.
             raise ClosedError(f"{self.name}: used after close(); create a new one")
         image = check_image(image)
+        if image.shape[0] < self.min_size[0] or image.shape[1] < self.min_size[1]:
+            raise FrameError(
+                f"{self.name} needs frames of at least {self.min_size[1]}x{self.min_size[0]} "
+                f"pixels; got {image.shape[1]}x{image.shape[0]}"
+            )
         if self._shape is not None and image.shape != self._shape:
             log.info(
                 "%s: frame shape changed from %s to %s; resetting the model",

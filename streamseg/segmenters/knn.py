@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from streamseg.config import check
 from streamseg.registry import register
 from streamseg.segmenters._opencv import OpenCVSubtractor
@@ -30,6 +32,7 @@ class KNN(OpenCVSubtractor):
     """
 
     deterministic: ClassVar[bool] = False
+    cannot_freeze: ClassVar[str | None] = "OpenCV's KNN replaces samples at learningRate=0 too"
 
     @dataclass(frozen=True)
     class Config:
@@ -50,15 +53,35 @@ class KNN(OpenCVSubtractor):
         seed: int = 0
 
         def __post_init__(self) -> None:
-            check(self.history >= 1, f"history must be >= 1, got {self.history}")
+            check(1 <= self.history < 2**31, f"history must be in 1..2**31-1, got {self.history}")
             check(self.dist2_threshold > 0, "dist2_threshold must be > 0")
             check(self.k_nn >= 1, "k_nn must be >= 1")
+            check(0 <= self.seed < 2**32, f"seed must be in 0..2**32-1, got {self.seed}")
 
     def _make(self) -> Any:
         import cv2
 
         c = self.config
+        self._seen = 0
         cv2.setRNGSeed(c.seed)
         sub = cv2.createBackgroundSubtractorKNN(c.history, c.dist2_threshold, c.detect_shadows)
         sub.setkNNSamples(c.k_nn)
         return sub
+
+    def __init__(self, config: Any | None = None) -> None:
+        super().__init__(config)
+        self._seen = 0  # frames the current model has seen
+
+    def _apply(self, image: np.ndarray, learning_rate: float) -> np.ndarray:
+        if learning_rate == 1.0:
+            self._seen = 0  # OpenCV starts the model again from this frame
+        mask = super()._apply(image, learning_rate)
+        self._seen += 1
+        # Every pixel is foreground until it has k_nn matching samples: OpenCV's KNN
+        # stores one every other frame (measured for k_nn 1 to 3), so the first 2·k_nn
+        # masks are all foreground; they are warm-up, reported as such.
+        return mask if self.ready else np.zeros_like(mask)
+
+    @property
+    def ready(self) -> bool:
+        return self._sub is not None and self._seen >= 2 * self.config.k_nn

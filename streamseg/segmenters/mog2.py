@@ -42,7 +42,7 @@ class MOG2(OpenCVSubtractor):
         background_ratio: float = 0.9
 
         def __post_init__(self) -> None:
-            check(self.history >= 1, f"history must be >= 1, got {self.history}")
+            check(1 <= self.history < 2**31, f"history must be in 1..2**31-1, got {self.history}")
             check(self.var_threshold > 0, "var_threshold must be > 0")
             check(1 <= self.n_mixtures <= 16, "n_mixtures must be in 1..16")
             check(0 < self.background_ratio <= 1, "background_ratio must be in (0, 1]")

@@ -17,3 +17,4 @@ class PAWCS(BGSLibrarySubtractor):
     pixel model."""
 
     algorithm = "PAWCS"
+    min_size = (8, 8)  # measured: its multi-scale words need 8×8

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import streamseg as ss
-from streamseg.errors import ClosedError, FrameError
+from streamseg.errors import ClosedError, ConfigError, FrameError
 from streamseg.sources.synthetic import SyntheticScene
 
 METHODS = ss.available()
@@ -63,6 +63,12 @@ def test_predict_one_does_not_change_the_model(name):
 
 def test_learning_rate_zero_does_not_learn(name):
     cls = ss.registry.method_class(name)
+    if cls.cannot_freeze:
+        with make(name) as seg:
+            seg.apply(frames(1)[0])
+            with pytest.raises(ConfigError, match=f"{name} cannot segment without learning"):
+                seg.apply(frames(2)[1], learning_rate=0)
+        return
     if not (cls.stateless_predict and cls.deterministic):
         pytest.skip(f"{name}: learning_rate=0 still touches the model (see its docs)")
     data = frames(12)
@@ -153,3 +159,45 @@ def test_ready_and_stats(name):
             seg.apply(image)
         assert isinstance(seg.ready, bool)
         assert isinstance(seg.stats(), dict)
+
+
+def test_results_do_not_depend_on_the_callers_buffer(name):
+    # A host application decodes into one buffer and reuses it: nothing a method
+    # returns later may change when that buffer is overwritten.
+    buffer = np.empty((32, 48, 3), np.uint8)
+    with make(name) as seg:
+        for image in frames(10):
+            buffer[:] = image
+            mask = seg.apply(buffer)
+        background = seg.background()
+        kept = (mask.copy(), None if background is None else background.copy())
+        buffer[:] = 0
+        assert np.array_equal(mask, kept[0])
+        after = seg.background()
+        assert (after is None) == (kept[1] is None)
+        assert after is None or np.array_equal(after, kept[1])
+
+
+@pytest.mark.parametrize("rate", ["fast", None, float("nan"), float("inf"), 2.0])
+def test_a_learning_rate_that_is_no_rate_is_refused(name, rate):
+    with make(name) as seg, pytest.raises(ConfigError, match="learning_rate must be a number"):
+        seg.apply(frames(1)[0], learning_rate=rate)
+
+
+def test_warm_up_masks_are_zeros_and_not_ready(name):
+    # While a method is not ready its masks are all zeros (never a frame-wide alarm),
+    # and every mask it calls ready comes from a model that has seen the scene.
+    still = frames(1)[0]
+    with make(name) as seg:
+        for _ in range(12):
+            mask = seg.apply(still)
+            assert seg.ready or not mask.any()
+        assert seg.ready
+
+
+def test_frames_below_the_minimum_size_are_refused(name):
+    cls = ss.registry.method_class(name)
+    h, w = cls.min_size
+    message = f"at least {w}x{h}" if h > 2 else "degenerate shape"  # 2x2: check_image's own
+    with make(name) as seg, pytest.raises(FrameError, match=message):
+        seg.apply(np.zeros((h - 1, w, 3), np.uint8))

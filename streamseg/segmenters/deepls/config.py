@@ -113,3 +113,4 @@ class TrainConfig:
         check(self.tv >= 0, "train.tv must be >= 0")
         check(self.explode > 1, "train.explode must be > 1")
         check(self.threads >= 0, "train.threads must be >= 0")
+        check(0 <= self.seed < 2**32, f"train.seed must be in 0..2**32-1, got {self.seed}")

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from streamseg.errors import TrainerError
+from streamseg.segmenters.deepls.augment import paste_objects
 from streamseg.segmenters.deepls.context import window_context
 from streamseg.window import FrameWindow
 
@@ -91,6 +92,9 @@ class OnlineLearner:
         threads: torch threads for training (0: leave torch's setting).
         max_steps_per_s: async mode: at most this many steps per second (0: as many as the
             core allows), so many cameras can share a machine.
+        paste: probability that a frame of each step's batch gets a synthetic object
+            (:mod:`~streamseg.segmenters.deepls.augment`: a still scene must not make the
+            net blind); 0: the window as it is.
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class OnlineLearner:
         publish_seconds: float = 2.0,
         threads: int = 0,
         max_steps_per_s: float = 0.0,
+        paste: float = 0.0,
     ) -> None:
         self.trainer = trainer
         self.window = window
@@ -119,6 +124,7 @@ class OnlineLearner:
         self.publish_seconds = publish_seconds
         self.threads = threads
         self.max_steps_per_s = max_steps_per_s
+        self.paste = paste
         self.stats = OnlineStats(
             steps=trainer.steps, started=time.monotonic(), steps_at_start=trainer.steps
         )
@@ -186,7 +192,9 @@ class OnlineLearner:
         for _ in range(self.steps_per_round):
             if self._stop.is_set():
                 return
-            loss = self.trainer.step(batch, context)
+            # New objects every step; the context stays the window's own (see augment).
+            frames = paste_objects(batch, self.trainer.rng, self.paste) if self.paste else batch
+            loss = self.trainer.step(frames, context)
             self.stats.steps = self.trainer.steps
             self.stats.rollbacks = self.trainer.rollbacks
             if np.isfinite(loss):

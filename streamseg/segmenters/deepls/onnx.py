@@ -53,6 +53,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_EXPORT_LOCK = threading.Lock()
+
 OPSET = 17
 INPUT, OUTPUT = "frame", "sparse"
 _PREFERRED = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
@@ -114,7 +116,9 @@ def export_bytes(
     example = torch.rand(1, channels, size[0], size[1])
     buf = io.BytesIO()
     axes = {2: "height", 3: "width"}
-    with warnings.catch_warnings(), torch.no_grad():
+    # torch's exporter keeps process-wide state (GLOBALS.in_onnx_export): two exports at
+    # once, from two cameras' segmenters in two threads, trip its assertions.
+    with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes about shape arithmetic, expected here
         torch.onnx.export(
             model,

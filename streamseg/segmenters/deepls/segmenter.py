@@ -108,6 +108,11 @@ class DeepLS(Segmenter):
                 ``window × stride`` frames.
             min_frames: frames the window needs before training starts.
             steps_per_round: gradient steps per round.
+            paste: probability that each frame of a training batch gets one synthetic
+                object (an ellipse of the frame's own texture, brighter or darker; see
+                :mod:`~streamseg.segmenters.deepls.augment`). Without it an empty, still
+                scene trains the net to answer 0 to everything, and it stops seeing
+                what enters later (0: off).
             train_every: frames between rounds in sync mode.
             publish_every: steps between two swaps of the frozen model.
             publish_seconds: async mode: swap at least this often while training.
@@ -158,6 +163,7 @@ class DeepLS(Segmenter):
         stride: int = 4
         min_frames: int = 4
         steps_per_round: int = 1
+        paste: float = 1.0
         train_every: int = 1
         publish_every: int = 20
         publish_seconds: float = 2.0
@@ -188,6 +194,7 @@ class DeepLS(Segmenter):
             check(self.stride >= 1, "stride must be >= 1")
             check(2 <= self.min_frames <= self.window, "min_frames must be in 2..window")
             check(self.steps_per_round >= 1, "steps_per_round must be >= 1")
+            check(0 <= self.paste <= 1, f"paste must be in [0, 1], got {self.paste}")
             check(self.train_every >= 1, "train_every must be >= 1")
             check(self.publish_every >= 1, "publish_every must be >= 1")
             check(self.publish_seconds > 0, "publish_seconds must be > 0")
@@ -196,6 +203,7 @@ class DeepLS(Segmenter):
             check(self.outline >= 0, "outline must be >= 0 (0: off)")
             check(0 <= self.change_floor < 1, "change_floor must be in [0, 1)")
             check(self.fps >= 0, "fps must be >= 0 (0: the source's)")
+            check(0 <= self.seed < 2**32, f"seed must be in 0..2**32-1, got {self.seed}")
 
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)
@@ -204,7 +212,9 @@ class DeepLS(Segmenter):
         self._size: tuple[int, int] | None = None
         self._history: deque[np.ndarray] = deque(maxlen=1)
         self._seen = 0  # frames through an SLNet stack, for its stride
-        self._last: tuple[np.ndarray, np.ndarray] | None = None
+        # The last frame at processing size, its S and the frame's (h, w): background().
+        # Not the frame itself: a host application may reuse its capture buffer.
+        self._last: tuple[np.ndarray, np.ndarray, tuple[int, int]] | None = None
         self._learner: Any = None
         self._window: FrameWindow | None = None
         self._age: np.ndarray | None = None
@@ -363,6 +373,7 @@ class DeepLS(Segmenter):
             publish_seconds=c.publish_seconds,
             threads=c.trainer_threads,
             max_steps_per_s=c.max_steps_per_s,
+            paste=c.paste,
         )
         if state is not None:
             # The starting model segments from the first frame (version 0, or the resumed one).
@@ -520,7 +531,7 @@ class DeepLS(Segmenter):
         if residual is None:
             return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, image)
         score = residual_score(residual)
-        self._last = (image, residual)
+        self._last = (x, residual, image.shape[:2])
         mask = self.config.mask(score, image.shape[:2])
         small = None
         # The processing-size mask serves the ghost and hold policies: skip it when both are off.
@@ -583,10 +594,9 @@ class DeepLS(Segmenter):
 
         if self._last is None or self._size is None:
             return None
-        image, residual = self._last
-        x = to_processing(image, self._size, residual.ndim == 3)
+        x, residual, (h, w) = self._last
         low = np.clip((x - residual) * 255.0, 0, 255).astype(np.uint8)
-        return cv2.resize(low, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def stats(self) -> dict[str, Any]:
         if self._learner is None:

@@ -204,3 +204,29 @@ def test_template_matches_every_weight_and_refills_exactly(net):
     with torch.no_grad():
         expected = model(x).numpy()
     assert np.abs(runner.run(x.numpy())[0] - expected).max() < 1e-4
+
+
+def test_two_cameras_start_deepls_in_two_threads_at_once():
+    # Each segmenter exports its ONNX template when it starts; torch's exporter keeps
+    # process-wide state, so two at once used to trip its assertions.
+    import streamseg as ss
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def camera(seed: int) -> None:
+        try:
+            frame = np.random.default_rng(seed).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+            with ss.create("deepls", mode="sync", area=768) as seg:
+                barrier.wait(timeout=30)
+                for _ in range(3):
+                    seg.apply(frame)
+        except BaseException as err:  # noqa: BLE001 - reported on the test's thread
+            errors.append(err)
+
+    threads = [threading.Thread(target=camera, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors

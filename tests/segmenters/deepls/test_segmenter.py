@@ -393,3 +393,24 @@ def test_a_colour_model_finds_what_grey_cannot(colour, found, caplog):
     assert "random weights" not in caplog.text
     assert bool((mask[truth] > 0).mean() > 0.8) is found
     assert (mask[~truth] > 0).mean() < 0.01
+
+
+@pytest.mark.parametrize(("paste", "found"), [(1.0, True), (0.0, False)])
+def test_a_still_empty_scene_does_not_make_the_net_blind(paste, found):
+    # An empty, motionless scene (sensor noise only) gives the loss nothing sparse: its
+    # optimum is S = 0, and without pasted objects the net learned to answer 0 to
+    # everything, a box the starting model found included (see deepls.augment).
+    background = SyntheticScene(width=160, height=120, frames=1, seed=0).render(0)[0]
+    rng = np.random.default_rng(0)
+
+    def noisy(image: np.ndarray) -> np.ndarray:
+        return np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
+
+    intruder = background.copy()
+    intruder[50:90, 60:100] = (40, 40, 200)
+    with ss.create("deepls", mode="sync", paste=paste) as seg:
+        for _ in range(45):
+            seg.apply(noisy(background))
+        assert seg.stats()["model_version"] >= 1  # fine-tuned on the still scene
+        mask = seg.apply(noisy(intruder), learning_rate=0)
+    assert ((mask[50:90, 60:100] > 0).mean() > 0.5) == found
