@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             "realtime": args.realtime,
         }
         Path(args.json).write_text(
-            dumps({"meta": meta, "rows": rows, "rpca_over_deepls": ratios}, indent=2, default=float)
+            dumps({"meta": meta, "rows": rows, "rpca_over_deepls": ratios}, indent=2)
         )
     return 0
 
