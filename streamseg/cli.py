@@ -155,6 +155,7 @@ def _resolve_run(
     mask_video: str | None,
     max_frames: int | None,
     gray: bool,
+    overwrite: bool,
     overrides: Sequence[str],
 ) -> Any:
     """Merge a config file, the command-line options and ``--set`` into one RunConfig."""
@@ -178,6 +179,8 @@ def _resolve_run(
         raise ConfigError("no source given: use --source FILE|FOLDER|URL|WEBCAM|synthetic")
     outputs = {"masks": masks, "video": video, "overlay": overlay, "mask_video": mask_video}
     data["outputs"] = {**data["outputs"], **{k: v for k, v in outputs.items() if v}}
+    if overwrite:
+        data["outputs"]["overwrite"] = True
     if max_frames is not None:
         data["max_frames"] = max_frames
     return run_config_from_dict(data, overrides)
@@ -277,6 +280,11 @@ class _Agreement:
 )
 @click.option("--gray", is_flag=True, help="Decode to gray (the Y plane).")
 @click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the masks an earlier run left in the --masks folder (else it is refused).",
+)
+@click.option(
     "--progress/--no-progress",
     default=None,
     help="Progress bar (default: when stderr is a terminal).",
@@ -297,6 +305,7 @@ def run_cmd(
     resume: str | None,
     save_checkpoint: str | None,
     gray: bool,
+    overwrite: bool,
     progress: bool | None,
 ) -> int:
     """Segment a source with one or more methods and write masks and videos.
@@ -310,7 +319,7 @@ def run_cmd(
     from streamseg.errors import ConfigError
     from streamseg.pipeline import run_config
 
-    args = (config, source, method, masks, video, overlay, mask_video, max_frames, gray)
+    args = (config, source, method, masks, video, overlay, mask_video, max_frames, gray, overwrite)
     cfg = _resolve_run(*args, overrides)
     flags = {"weights": model, "start": resume, "save": save_checkpoint}
     if any(v is not None for v in flags.values()):
@@ -396,7 +405,11 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
         {
             "source": {"uri": uri},
             "methods": [{"name": n} for n in names],
-            "outputs": {"masks": str(Path(out) / "masks"), "video": str(Path(out) / "mosaic.mp4")},
+            "outputs": {
+                "masks": str(Path(out) / "masks"),
+                "video": str(Path(out) / "mosaic.mp4"),
+                "overwrite": True,  # the demo's own folder: a second demo replaces the first
+            },
         }
     )
     confusions = {n: Confusion() for n in names}
@@ -488,7 +501,7 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
     default=50,
     show_default=True,
     type=click.IntRange(min=0),
-    help="First scored frame (temporalROI.txt).",
+    help="Frames left unscored first: temporalROI.txt starts at N+1 (CDnet counts from 1).",
 )
 @click.option(
     "--video/--no-video", default=True, show_default=True, help="Also write OUT/synthetic.mp4."

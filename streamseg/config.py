@@ -295,6 +295,8 @@ class OutputConfig:
             name is replaced, else the method name is appended for several methods.
         mask_video: mask video, named like ``overlay``.
         fps: frame rate of written videos (``None``: the source's, else 25).
+        overwrite: replace the masks (``bin*.png``) an earlier run left in the masks
+            folder; without it such a folder is refused, so two runs' masks never mix.
     """
 
     masks: str | None = None
@@ -302,6 +304,7 @@ class OutputConfig:
     overlay: str | None = None
     mask_video: str | None = None
     fps: float | None = None
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         check(self.fps is None or self.fps > 0, f"outputs.fps must be > 0, got {self.fps}")

@@ -214,7 +214,9 @@ def run(
                         t0 = time.perf_counter()
                 arrived = frame.timestamp if source.info.is_live else None
                 if before_frame is not None:
+                    t_before = time.perf_counter()
                     before_frame(frame)
+                    t0 += time.perf_counter() - t_before  # untimed: not in the latency
                 masks: dict[str, np.ndarray] = {}
                 for name, seg in segmenters.items():
                     method = stats.methods[name]
@@ -299,11 +301,15 @@ def check_outputs(source_uri: str, sinks: Sequence[Sink]) -> None:
             into the image folder it reads), or two outputs share one path.
     """
     from streamseg.errors import SinkError
+    from streamseg.sources import local_path
 
-    source = Path(source_uri)
-    inputs = {source.resolve()} if source.exists() else set()
-    if source.is_dir() and (source / "input").is_dir():
-        inputs.add((source / "input").resolve())  # a CDnet sequence root reads input/
+    # A camera, a URL or the synthetic scene (None) has nothing on disk to destroy.
+    source = local_path(source_uri)
+    inputs: set[Path] = set()
+    if source is not None and source.exists():
+        inputs.add(source.resolve())
+        if (source / "input").is_dir():
+            inputs.add((source / "input").resolve())  # a CDnet sequence root reads input/
     seen: dict[Path, str] = {}
     for sink in sinks:
         named = _sink_path(sink)
@@ -320,37 +326,34 @@ def check_outputs(source_uri: str, sinks: Sequence[Sink]) -> None:
         seen[where] = option
 
 
-def _replace_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
-    """Clear the masks an earlier run left where this run writes its own.
-
-    A shorter run, or another method, into the same folder would otherwise leave a
-    mixture of two runs' masks that ``eval`` scores as one. Masks streamseg wrote
-    (``run.yaml`` beside them) are replaced, as videos are; ``bin*.png`` files of
-    another origin are never deleted: the run is refused instead.
-
-    Raises:
-        SinkError: the folder holds masks that no streamseg run wrote.
-    """
-    from streamseg.errors import SinkError
+def _earlier_masks(sinks: Sequence[Sink]) -> list[Path]:
+    """``bin*.png`` files already in the folders this run's masks go to."""
     from streamseg.sinks import PngMaskSink
 
-    if not outputs.masks:
-        return
-    ours = (Path(outputs.masks) / "run.yaml").exists()
+    found: list[Path] = []
     for sink in sinks:
-        if not isinstance(sink, PngMaskSink) or not sink.folder.is_dir():
-            continue
-        earlier = sorted(sink.folder.glob("bin*.png"))
-        if not earlier:
-            continue
-        if not ours:
-            raise SinkError(
-                f"{sink.folder} already holds {len(earlier)} masks (bin*.png) that no "
-                "streamseg run wrote (no run.yaml); give an empty or new folder"
-            )
-        log.info("%s: replacing %d masks of an earlier run", sink.folder, len(earlier))
-        for path in earlier:
-            path.unlink(missing_ok=True)
+        if isinstance(sink, PngMaskSink) and sink.folder.is_dir():
+            found += sorted(sink.folder.glob("bin*.png"))
+    return found
+
+
+def _refuse_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
+    """Refuse a masks folder that holds another run's masks, unless ``overwrite`` is set.
+
+    A second run into the same folder (shorter, or another method) would otherwise
+    leave a mixture of two runs' masks that ``eval`` scores as one.
+
+    Raises:
+        SinkError: the folder holds masks and ``outputs.overwrite`` is off.
+    """
+    from streamseg.errors import SinkError
+
+    earlier = _earlier_masks(sinks)
+    if earlier and not outputs.overwrite:
+        raise SinkError(
+            f"{earlier[0].parent} already holds {len(earlier)} masks (bin*.png) of an earlier "
+            "run; give an empty or new folder, or --overwrite to replace them"
+        )
 
 
 def _output_dirs(outputs: OutputConfig, sinks: Sequence[Sink]) -> list[Path]:
@@ -374,9 +377,12 @@ def _absolute(config: RunConfig) -> RunConfig:
     def absolute(value: str | None) -> str | None:
         return None if value is None else str(Path(value).absolute())
 
+    from streamseg.sources import local_path
+
     source = config.source
-    if Path(source.uri).exists():
-        source = dataclasses.replace(source, uri=str(Path(source.uri).absolute()))
+    path = local_path(source.uri)
+    if path is not None and path.exists():
+        source = dataclasses.replace(source, uri=str(path.absolute()))
     o = config.outputs
     outputs = dataclasses.replace(
         o,
@@ -407,6 +413,7 @@ def run_config(
     on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
     on_open: Callable[[FrameSource], None] | None = None,
     segmenters_out: dict[str, Segmenter] | None = None,
+    resume_outputs: bool = False,
 ) -> RunStats:
     """Build the source, methods and sinks of ``config``, run them, write ``run.yaml``.
 
@@ -422,6 +429,8 @@ def run_config(
         on_open: called with the opened source (e.g. to let a signal handler cancel it).
         segmenters_out: filled with the created segmenters (for callers that checkpoint
             or inspect them while the run goes on).
+        resume_outputs: go on writing into outputs this stream wrote before (a restarted
+            ``serve`` stream): its earlier masks are neither refused nor replaced.
 
     Raises:
         StreamsegError: bad source, method, output or model (nothing is left half-written).
@@ -432,7 +441,10 @@ def run_config(
 
     methods = [m.name for m in config.methods]
     # Names are checked before anything opens; the fps only changes the videos' rate.
-    check_outputs(config.source.uri, build_sinks(config.outputs, methods, 25.0))
+    planned = build_sinks(config.outputs, methods, 25.0)
+    check_outputs(config.source.uri, planned)
+    if not resume_outputs:
+        _refuse_earlier_masks(config.outputs, planned)
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(open_source(config.source.uri, config.source))
         if on_open is not None:
@@ -443,10 +455,16 @@ def run_config(
         if segmenters_out is not None:
             segmenters_out.update(segmenters)
         own_sinks = build_sinks(config.outputs, methods, fps)
-        _replace_earlier_masks(config.outputs, own_sinks)
         all_sinks = own_sinks + list(sinks)
         for sink in all_sinks:
             stack.enter_context(sink)
+        if config.outputs.overwrite and not resume_outputs:
+            # Only now: the source, the methods and every output have opened.
+            earlier = _earlier_masks(own_sinks)
+            if earlier:
+                log.info("replacing %d masks of an earlier run", len(earlier))
+            for path in earlier:
+                path.unlink(missing_ok=True)
         dirs = _output_dirs(config.outputs, own_sinks)
         resolved = dump_config(_absolute(config)).encode()
         for d in dirs:

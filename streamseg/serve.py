@@ -212,7 +212,11 @@ class StreamWorker:
 
         try:
             stats = run_config(
-                self._config(), stop=self._stop, on_frame=on_frame, segmenters_out=segs
+                self._config(),
+                stop=self._stop,
+                on_frame=on_frame,
+                segmenters_out=segs,
+                resume_outputs=self.attempt > 0,  # a restart goes on where the stream was
             )
             self._stats = stats.as_dict()
             self._state = "stopped" if stats.interrupted else "done"

@@ -656,3 +656,13 @@ def test_train_refuses_what_cannot_train_before_it_starts(tmp_path: Path, capsys
     assert main([*args, "-m", "slnet", "--set", "train.frames=2"]) == 2
     assert "train.frames must be >= net.stack (4)" in capsys.readouterr().err
     assert not Path(out).exists()
+
+
+def test_a_second_run_into_a_masks_folder_needs_overwrite(tmp_path: Path, capsys):
+    args = ["run", "-s", "synthetic:frames=4,size=64x48", "-m", "mog2", "--no-progress"]
+    args += ["--masks", str(tmp_path / "m")]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "--overwrite to replace them" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0

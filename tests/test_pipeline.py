@@ -129,18 +129,35 @@ def test_two_outputs_on_one_path_are_refused(tmp_path: Path):
     assert not (tmp_path / "same.mp4").exists()
 
 
-def test_a_rerun_replaces_its_masks_but_never_foreign_ones(tmp_path: Path):
+def test_earlier_masks_are_refused_unless_overwrite_replaces_them(tmp_path: Path):
     out = tmp_path / "masks"
     ss.run_config(_config("synthetic:frames=8,size=64x48", masks=str(out)))
-    ss.run_config(_config("synthetic:frames=3,size=64x48", masks=str(out)))
-    # the second, shorter run's masks only: no mixture of two runs
+    # A second run would leave a mixture of two runs' masks that eval scores as one.
+    with pytest.raises(SinkError, match="already holds 8 masks .* --overwrite to replace"):
+        ss.run_config(_config("synthetic:frames=3,size=64x48", masks=str(out)))
+    # Replaced only once every output has opened: a bad video name keeps them all.
+    bad = run_config_from_dict(
+        {
+            "source": {"uri": "synthetic:frames=3,size=64x48"},
+            "methods": ["mog2"],
+            "outputs": {"masks": str(out), "video": str(tmp_path / "v.xyz"), "overwrite": True},
+        }
+    )
+    with pytest.raises(SinkError, match="does not say the video format"):
+        ss.run_config(bad)
+    assert len(list(out.glob("bin*.png"))) == 8
+    again = run_config_from_dict(
+        {
+            "source": {"uri": "synthetic:frames=3,size=64x48"},
+            "methods": ["mog2"],
+            "outputs": {"masks": str(out), "overwrite": True},
+        }
+    )
+    ss.run_config(again)
     assert sorted(p.name for p in out.glob("bin*.png")) == [f"bin00000{i}.png" for i in (1, 2, 3)]
-    foreign = tmp_path / "foreign"
-    foreign.mkdir()
-    (foreign / "bin000001.png").write_bytes(b"someone else's")
-    with pytest.raises(SinkError, match="already holds 1 masks .* that no streamseg run wrote"):
-        ss.run_config(_config("synthetic:frames=3,size=64x48", masks=str(foreign)))
-    assert (foreign / "bin000001.png").read_bytes() == b"someone else's"
+    # A restarted serve stream goes on writing where it was.
+    ss.run_config(_config("synthetic:frames=5,size=64x48", masks=str(out)), resume_outputs=True)
+    assert len(list(out.glob("bin*.png"))) == 5
 
 
 def test_run_yaml_repeats_the_run_from_another_folder(tmp_path: Path, monkeypatch):
@@ -150,3 +167,12 @@ def test_run_yaml_repeats_the_run_from_another_folder(tmp_path: Path, monkeypatc
     assert not (tmp_path / "v" / "{method}").exists()
     written = ss.load_config(tmp_path / "v" / "mog2" / "run.yaml")
     assert written.outputs.overlay == str(tmp_path / "v" / "{method}" / "ov.mp4")
+
+
+def test_the_input_is_recognised_as_open_source_reads_it(tmp_path: Path, monkeypatch):
+    from streamseg.sources.synthetic import SyntheticScene, write_sequence
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_sequence(SyntheticScene(width=64, height=48, frames=4, seed=1), tmp_path / "seq")
+    with pytest.raises(SinkError, match="is the input itself"):
+        ss.run_config(_config("~/seq/input", masks=str(tmp_path / "seq" / "input")))

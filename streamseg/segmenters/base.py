@@ -33,11 +33,13 @@ _S = TypeVar("_S", bound="Segmenter")
 
 
 def _learning_rate(value: object) -> float:
-    """``value`` as OpenCV's learning rate: a finite number ≤ 1 (negative: automatic)."""
-    try:
-        rate = float(value)  # type: ignore[arg-type]  # checked right here
-    except (TypeError, ValueError):
-        rate = math.nan
+    """``value`` as OpenCV's learning rate: a finite number ≤ 1 (negative: automatic).
+
+    A string or a bool is refused, not converted: ``True`` would silently mean 1, a reset.
+    """
+    rate = math.nan
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        rate = float(value)
     if not rate <= 1.0 or math.isinf(rate):
         raise ConfigError(
             f"learning_rate must be a number <= 1 (negative: automatic, 0: no learning, "

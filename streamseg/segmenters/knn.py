@@ -56,7 +56,7 @@ class KNN(OpenCVSubtractor):
             check(1 <= self.history < 2**31, f"history must be in 1..2**31-1, got {self.history}")
             check(self.dist2_threshold > 0, "dist2_threshold must be > 0")
             check(self.k_nn >= 1, "k_nn must be >= 1")
-            check(0 <= self.seed < 2**32, f"seed must be in 0..2**32-1, got {self.seed}")
+            check(0 <= self.seed < 2**31, f"seed must be in 0..2**31-1, got {self.seed}")
 
     def _make(self) -> Any:
         import cv2
@@ -80,8 +80,17 @@ class KNN(OpenCVSubtractor):
         # Every pixel is foreground until it has k_nn matching samples: OpenCV's KNN
         # stores one every other frame (measured for k_nn 1 to 3), so the first 2·k_nn
         # masks are all foreground; they are warm-up, reported as such.
-        return mask if self.ready else np.zeros_like(mask)
+        return mask if self._seen > self._warm_up else np.zeros_like(mask)
+
+    def _learn_one(self, image: np.ndarray) -> None:
+        super()._learn_one(image)
+        self._seen += 1
+
+    @property
+    def _warm_up(self) -> int:
+        return 2 * self.config.k_nn
 
     @property
     def ready(self) -> bool:
-        return self._sub is not None and self._seen >= 2 * self.config.k_nn
+        """True once the next mask is the model's own (after the first 2·k_nn frames)."""
+        return self._sub is not None and self._seen >= self._warm_up

@@ -1,19 +1,22 @@
 """CDnet result masks: ``binNNNNNN.png``, 0 background and 255 foreground.
 
-``NNNNNN`` is the source's frame index, so results line up with the ground
-truth ``gtNNNNNN.png`` of the same sequence. Each file is written to a temporary
-name and renamed, so an interrupted run never leaves a half-written mask.
+``NNNNNN`` is the frame's CDnet number (:attr:`~streamseg.frame.Frame.number`): an
+image folder's frames keep their files' numbers, a video's are counted from 1, so
+results line up with the ground truth ``gtNNNNNN.png`` of the same sequence. Each
+file is written to a temporary name and renamed, so an interrupted run never leaves
+a half-written mask.
 
 Example:
     >>> import tempfile, numpy as np
     >>> from streamseg.frame import Frame
     >>> from streamseg.sinks.png import PngMaskSink
     >>> out = tempfile.mkdtemp()
+    >>> image, mask = np.zeros((4, 4, 3), np.uint8), {"mog2": np.zeros((4, 4), np.uint8)}
     >>> with PngMaskSink(out) as sink:
-    ...     sink.write(Frame(np.zeros((4, 4, 3), np.uint8), 470, 0.0),
-    ...                {"mog2": np.zeros((4, 4), np.uint8)})
-    >>> import os; os.listdir(out)
-    ['bin000470.png']
+    ...     sink.write(Frame(image, 470, 0.0, numbered=True), mask)  # in000470.jpg
+    ...     sink.write(Frame(image, 0, 0.0), mask)  # a video's first frame
+    >>> import os; sorted(os.listdir(out))
+    ['bin000001.png', 'bin000470.png']
 """
 
 from __future__ import annotations

@@ -51,8 +51,8 @@ def paste_objects(frames: np.ndarray, rng: np.random.Generator, rate: float) -> 
             continue
         # Between a tenth and a third of the frame on each side: the size of the people
         # and cars the scenes are filmed for, at the processing resolution.
-        oh = int(rng.integers(max(2, h // 10), max(3, h // 3) + 1))
-        ow = int(rng.integers(max(2, w // 10), max(3, w // 3) + 1))
+        oh = int(rng.integers(max(1, h // 10), max(1, h // 3) + 1))
+        ow = int(rng.integers(max(1, w // 10), max(1, w // 3) + 1))
         y, x = int(rng.integers(0, h - oh + 1)), int(rng.integers(0, w - ow + 1))
         sy, sx = int(rng.integers(0, h - oh + 1)), int(rng.integers(0, w - ow + 1))
         yy, xx = np.mgrid[:oh, :ow]
