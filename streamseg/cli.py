@@ -891,6 +891,11 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
 )
 @click.option("--status-json", metavar="FILE", help="Keep the status table here as JSON.")
 @click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the masks an earlier serve left in the streams' masks folders.",
+)
+@click.option(
     "--live/--no-live",
     default=None,
     help="Refresh the status table in place (default: when stderr is a terminal).",
@@ -902,6 +907,7 @@ def serve_cmd(
     address: str | None,
     num_cpus: int | None,
     status_json: str | None,
+    overwrite: bool,
     live: bool | None,
 ) -> int:
     """Run every stream of CONFIG (a top-level `streams:` list) as a supervised Ray actor.
@@ -916,7 +922,7 @@ def serve_cmd(
     from streamseg.serve import Cluster, load_serve_config, status_table
     from streamseg.sinks.png import atomic_write
 
-    cfg = load_serve_config(config, out=out, max_frames=max_frames)
+    cfg = load_serve_config(config, out=out, max_frames=max_frames, overwrite=overwrite)
     show = sys.stderr.isatty() if live is None else live
     console = _stderr_console()
     statuses: list[dict[str, Any]] = []

@@ -356,6 +356,25 @@ def _refuse_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
         )
 
 
+def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
+    """Everything :func:`run_config` checks of its outputs before anything opens.
+
+    Args:
+        config: the run.
+        resume: the outputs are this stream's own from before (a restart): earlier masks
+            there are expected.
+
+    Raises:
+        SinkError: see :func:`check_outputs`; or a masks folder holding masks without
+            ``outputs.overwrite``.
+    """
+    # The fps only changes the videos' rate, which no check looks at.
+    planned = build_sinks(config.outputs, [m.name for m in config.methods], 25.0)
+    check_outputs(config.source.uri, planned)
+    if not resume:
+        _refuse_earlier_masks(config.outputs, planned)
+
+
 def _output_dirs(outputs: OutputConfig, sinks: Sequence[Sink]) -> list[Path]:
     """The folders that get ``run.yaml`` and ``run_stats.json``: the masks' and each video's."""
     dirs = [Path(outputs.masks)] if outputs.masks else []
@@ -440,11 +459,7 @@ def run_config(
     from streamseg.sources import open_source
 
     methods = [m.name for m in config.methods]
-    # Names are checked before anything opens; the fps only changes the videos' rate.
-    planned = build_sinks(config.outputs, methods, 25.0)
-    check_outputs(config.source.uri, planned)
-    if not resume_outputs:
-        _refuse_earlier_masks(config.outputs, planned)
+    check_run_outputs(config, resume=resume_outputs)
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(open_source(config.source.uri, config.source))
         if on_open is not None:

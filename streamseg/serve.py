@@ -96,13 +96,20 @@ class ServeConfig:
 
 
 def serve_config_from_dict(
-    data: Mapping[str, Any], *, out: str | Path | None = None, max_frames: int | None = None
+    data: Mapping[str, Any],
+    *,
+    out: str | Path | None = None,
+    max_frames: int | None = None,
+    overwrite: bool = False,
 ) -> ServeConfig:
     """Build a :class:`ServeConfig` from YAML-shaped data (a top-level ``streams:`` list).
 
     With ``out``, a stream without outputs writes its masks to ``out/<name>/masks`` and a
-    mosaic video to ``out/<name>/mosaic.mp4``.
+    mosaic video to ``out/<name>/mosaic.mp4``. Each stream's outputs are checked as
+    ``streamseg run`` checks them (``overwrite``: replace masks an earlier serve left).
     """
+    from streamseg.pipeline import check_run_outputs
+
     entries = data.get("streams") if isinstance(data, Mapping) else None
     if not isinstance(entries, list):
         raise ConfigError("serve config: expected a top-level 'streams:' list")
@@ -129,9 +136,14 @@ def serve_config_from_dict(
             }
         if max_frames is not None:
             entry["max_frames"] = max_frames
+        if overwrite:
+            entry["outputs"] = {**(entry.get("outputs") or {}), "overwrite": True}
         try:
             run = run_config_from_dict(entry)
-        except ConfigError as err:
+            # Before any actor starts: a stream that failed on its outputs would be
+            # restarted, and a restart goes on writing into what is there.
+            check_run_outputs(run)
+        except StreamsegError as err:
             raise ConfigError(f"stream {name}: {err}") from None
         if not run.methods:
             raise ConfigError(f"stream {name}: no methods")
@@ -143,10 +155,16 @@ def serve_config_from_dict(
 
 
 def load_serve_config(
-    path: str | Path, *, out: str | Path | None = None, max_frames: int | None = None
+    path: str | Path,
+    *,
+    out: str | Path | None = None,
+    max_frames: int | None = None,
+    overwrite: bool = False,
 ) -> ServeConfig:
     """Read a ``streams:`` YAML file (see ``configs/cameras.yaml``)."""
-    return serve_config_from_dict(read_yaml_file(path), out=out, max_frames=max_frames)
+    return serve_config_from_dict(
+        read_yaml_file(path), out=out, max_frames=max_frames, overwrite=overwrite
+    )
 
 
 class StreamWorker:

@@ -131,3 +131,26 @@ def test_two_synthetic_streams_and_rtsp_one_killed_and_restarted(rtsp_server, tm
     assert len(list((tmp_path / "b" / "masks").glob("bin*.png"))) == 120
     assert len(list((tmp_path / "cam" / "masks").glob("bin*.png"))) >= 60
     assert (tmp_path / "b" / "masks" / ".b.model.pt").exists()
+
+
+def test_a_second_serve_into_the_same_folders_needs_overwrite(tmp_path: Path):
+    data = {
+        "streams": [
+            {"name": "w", "source": {"uri": "synthetic:frames=5,size=64x48"}, "methods": ["mog2"]}
+        ]
+    }
+
+    def serve_once(**kwargs) -> dict:
+        worker = StreamWorker(serve_config_from_dict(data, out=tmp_path, **kwargs).streams[0])
+        worker.start()
+        deadline = time.monotonic() + 30
+        while worker.status()["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return worker.stop()
+
+    assert serve_once()["state"] == "done"
+    # Refused before any actor starts: a restart would go on writing into the old masks.
+    with pytest.raises(ConfigError, match="stream w: .* already holds 5 masks"):
+        serve_config_from_dict(data, out=tmp_path)
+    assert serve_once(overwrite=True)["state"] == "done"
+    assert len(list((tmp_path / "w" / "masks").glob("bin*.png"))) == 5
