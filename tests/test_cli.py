@@ -254,25 +254,10 @@ def test_demo(tmp_path: Path, capsys):
     assert (tmp_path / "mosaic.mp4").exists() and (tmp_path / "metrics.md").exists()
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_finalises_outputs(tmp_path: Path, sig, code):
-    masks, video = tmp_path / "m", tmp_path / "v.mp4"
+def _signal_after_40_masks(args: list[str], masks: Path, sig: int) -> tuple[int, str]:
+    """Run ``streamseg ARGS``, send ``sig`` once 40 masks are written; (exit code, stderr)."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamseg",
-            "run",
-            "-s",
-            "synthetic:frames=100000,size=96x72",
-            "-m",
-            "mog2",
-            "--masks",
-            str(masks),
-            "--video",
-            str(video),
-            "--no-progress",
-        ],
+        [sys.executable, "-m", "streamseg", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -282,7 +267,17 @@ def test_signal_finalises_outputs(tmp_path: Path, sig, code):
         time.sleep(0.1)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == code, err
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_finalises_outputs(tmp_path: Path, sig, code):
+    masks, video = tmp_path / "m", tmp_path / "v.mp4"
+    args = ["run", "-s", "synthetic:frames=100000,size=96x72", "-m", "mog2", "--no-progress"]
+    returncode, err = _signal_after_40_masks(
+        [*args, "--masks", str(masks), "--video", str(video)], masks, sig
+    )
+    assert returncode == code, err
     pngs = sorted(masks.glob("bin*.png"))
     assert all(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) is not None for p in pngs)
     assert not list(masks.glob(".*.tmp"))
@@ -297,18 +292,9 @@ def test_a_signal_stops_eval_cleanly(tmp_path: Path, sig, code):
     assert main(["synth", str(seq), "--frames", "3000", "--size", "64x48", "--no-video"]) == 0
     report = tmp_path / "report"
     masks = report / "masks" / "mog2" / "seq"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamseg", "eval", str(seq), "-m", "mog2", "--out", str(report)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(masks.glob("bin*.png"))) < 40:
-        time.sleep(0.1)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == code, err
+    args = ["eval", str(seq), "-m", "mog2", "--out", str(report)]
+    returncode, err = _signal_after_40_masks(args, masks, sig)
+    assert returncode == code, err
     assert "interrupted: the report was not written" in err and "Traceback" not in err
     assert not (report / "results.json").exists() and not list(masks.glob(".*.tmp"))
 
