@@ -350,9 +350,11 @@ def _refuse_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
 
     earlier = _earlier_masks(sinks)
     if earlier and not outputs.overwrite:
+        folder = earlier[0].parent
+        count = sum(1 for path in earlier if path.parent == folder)
         raise SinkError(
-            f"{earlier[0].parent} already holds {len(earlier)} masks (bin*.png) of an earlier "
-            "run; give an empty or new folder, or --overwrite to replace them"
+            f"{folder} already holds {count} masks (bin*.png) of an earlier run; give an "
+            "empty or new folder, or --overwrite to replace them"
         )
 
 

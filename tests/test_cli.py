@@ -123,12 +123,15 @@ def test_usage_errors_exit_2_with_one_line(args, message, capsys):
     assert "Traceback" not in err
 
 
-def test_not_a_video_exits_2(tmp_path: Path, capsys):
+def test_not_a_video_exits_2_with_one_line(tmp_path: Path):
+    # In a process of its own: the fallback decoder's FFmpeg ("moov atom not found")
+    # writes to file descriptor 2 itself, which only a real stderr shows.
     bad = tmp_path / "x.mp4"
     bad.write_text("nope" * 100)
-    assert main(["run", "-s", str(bad), "-m", "mog2"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "not a video" in err[0]
+    cmd = [sys.executable, "-m", "streamseg", "run", "-s", str(bad), "-m", "mog2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    err = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(err) == 1 and "not a video" in err[0], proc.stderr
 
 
 @pytest.mark.parametrize("where", ["first", "last"])

@@ -176,3 +176,18 @@ def test_the_input_is_recognised_as_open_source_reads_it(tmp_path: Path, monkeyp
     write_sequence(SyntheticScene(width=64, height=48, frames=4, seed=1), tmp_path / "seq")
     with pytest.raises(SinkError, match="is the input itself"):
         ss.run_config(_config("~/seq/input", masks=str(tmp_path / "seq" / "input")))
+
+
+def test_the_refusal_counts_the_masks_of_one_folder(tmp_path: Path):
+    two = run_config_from_dict(
+        {
+            "source": {"uri": "synthetic:frames=3,size=64x48"},
+            "methods": ["mog2", "knn"],
+            "outputs": {"masks": str(tmp_path / "m")},
+        }
+    )
+    ss.run_config(two)
+    with pytest.raises(
+        SinkError, match=r"m/knn already holds 3 masks|m/mog2 already holds 3 masks"
+    ):
+        ss.run_config(two)

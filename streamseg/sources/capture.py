@@ -46,6 +46,10 @@ def _quiet_capture(path: str) -> Any:
     import cv2
     import cv2.utils.logging as cv_log
 
+    # OpenCV's FFmpeg backend logs through its own callback ("moov atom not found"), at
+    # the level this variable gives; it is read once, when that backend first starts, so
+    # it is set here, before, unless the user chose a level.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     previous = cv_log.getLogLevel()
     cv_log.setLogLevel(cv_log.LOG_LEVEL_SILENT)
     try:
