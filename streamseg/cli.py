@@ -598,6 +598,7 @@ def eval_cmd(
         raise ConfigError("give either RESULTS (masks to score) or --method (methods to run)")
     if method is not None and out is None:
         raise ConfigError("--method needs --out REPORT (where masks and the report go)")
+    exit_code = EXIT_OK
     if results is not None:
         report = score_results(path, results, allow_missing=allow_missing)
     else:
@@ -638,12 +639,14 @@ def eval_cmd(
                 on_progress=on_progress,
                 stop=stopper.event,
             )
-        if stopper.stopped:
+        if report.meta.get("interrupted"):
             # A report over the sequences that happened to finish would read as the whole.
             _stderr_console().print(
                 f"interrupted: the report was not written; masks so far are in {out}/masks/"
             )
             return stopper.exit_code
+        # A stop that came after the last frame interrupted nothing: the report is whole.
+        exit_code = stopper.exit_code
     if out is not None:
         write_report(report, out, plots=plots)
     if as_json:
@@ -652,7 +655,7 @@ def eval_cmd(
         click.echo(markdown(report))
         if out is not None:
             _stderr_console().print(f"wrote the report to {out}/")
-    return EXIT_OK
+    return exit_code
 
 
 @cli.command("train")
@@ -703,7 +706,11 @@ def train_cmd(
     from streamseg.sinks.png import ensure_writable_dir
     from streamseg.sources import open_source
 
-    cfg = method_config(method, params_from_overrides(overrides))
+    params = params_from_overrides(overrides)
+    cfg = method_config(method, params)
+    # Nothing segments beside two-pass training: every core, unless asked otherwise
+    # (trainer_threads' default of 1 leaves the other core to online inference).
+    threads = cfg.trainer_threads if "trainer_threads" in params else 0
     tc = cfg.train
     if tc.steps < 1:
         raise ConfigError("train.steps must be >= 1 for `streamseg train` (it trains that many)")
@@ -752,7 +759,13 @@ def train_cmd(
             bar.update(steps, completed=step + 1, info=f"loss {loss:.4f}")
 
         trainer, report = train_frames(
-            frames, cfg.net, tc, on_step=on_step, should_stop=stopper.event.is_set
+            frames,
+            cfg.net,
+            tc,
+            seed=cfg.seed,
+            threads=threads,
+            on_step=on_step,
+            should_stop=stopper.event.is_set,
         )
     if stopper.stopped:
         console.print("stopped by signal before training finished; no model written")
@@ -763,6 +776,7 @@ def train_cmd(
         "source": source,
         "frames": indices,
         "train": dataclasses.asdict(tc),
+        "seed": cfg.seed,
         "seconds": report.seconds,
         "steps": report.steps,
         "rollbacks": report.rollbacks,

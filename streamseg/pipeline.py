@@ -37,14 +37,11 @@ from streamseg.frame import Frame
 from streamseg.segmenters.base import Segmenter
 from streamseg.sinks.base import Sink
 from streamseg.sources.base import FrameSource
+from streamseg.timings import Timings
 
 __all__ = ["MethodStats", "RunStats", "run", "run_config", "build_sinks"]
 
 log = logging.getLogger(__name__)
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
 @dataclass
@@ -52,25 +49,25 @@ class MethodStats:
     """Timing of one method over a run."""
 
     name: str
-    ms: list[float] = field(default_factory=list, repr=False)
+    ms: Timings = field(default_factory=Timings, repr=False)
     warm_up: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ms_mean(self) -> float:
-        return float(np.mean(self.ms)) if self.ms else float("nan")
+        return self.ms.mean
 
     @property
     def fps(self) -> float:
-        return 1000.0 / self.ms_mean if self.ms and self.ms_mean > 0 else float("nan")
+        return 1000.0 / self.ms_mean if len(self.ms) and self.ms_mean > 0 else float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "frames": len(self.ms),
             "ms_mean": self.ms_mean,
-            "ms_p50": _percentile(self.ms, 50),
-            "ms_p99": _percentile(self.ms, 99),
+            "ms_p50": self.ms.percentile(50),
+            "ms_p99": self.ms.percentile(99),
             "fps": self.fps,
             "warm_up_frames": self.warm_up,
             **self.extra,
@@ -98,7 +95,7 @@ class RunStats:
     dropped: int = 0
     reconnects: int = 0
     seconds: float = 0.0
-    latency_ms: list[float] = field(default_factory=list, repr=False)
+    latency_ms: Timings = field(default_factory=Timings, repr=False)
     methods: dict[str, MethodStats] = field(default_factory=dict)
     interrupted: bool = False
     warning: str | None = None
@@ -116,8 +113,8 @@ class RunStats:
             "reconnects": self.reconnects,
             "seconds": self.seconds,
             "fps": self.fps,
-            "latency_ms_p50": _percentile(self.latency_ms, 50),
-            "latency_ms_p99": _percentile(self.latency_ms, 99),
+            "latency_ms_p50": self.latency_ms.percentile(50),
+            "latency_ms_p99": self.latency_ms.percentile(99),
             "interrupted": self.interrupted,
             "warning": self.warning,
             "error": self.error,
@@ -224,14 +221,14 @@ def run(
                         method.warm_up += 1
                     t1 = time.perf_counter()
                     masks[name] = seg.apply(frame.image)
-                    method.ms.append(1000.0 * (time.perf_counter() - t1))
+                    method.ms.add(1000.0 * (time.perf_counter() - t1))
                 for sink in sinks:
                     sink.write(frame, masks)
                 if on_frame is not None:
                     on_frame(frame, masks)
                 done = time.perf_counter()
                 start = t0 if arrived is None else done - (time.monotonic() - arrived)
-                stats.latency_ms.append(1000.0 * (done - start))
+                stats.latency_ms.add(1000.0 * (done - start))
                 stats.frames += 1
                 if bar is not None and (stats.frames % 10 == 0 or stats.frames == total):
                     fps = stats.frames / (done - started)
@@ -462,33 +459,36 @@ def run_config(
 
     methods = [m.name for m in config.methods]
     check_run_outputs(config, resume=resume_outputs)
-    with contextlib.ExitStack() as stack:
-        source = stack.enter_context(open_source(config.source.uri, config.source))
-        if on_open is not None:
-            on_open(source)
-        fps = config.outputs.fps or source.info.fps or 25.0
-        config = _with_source_fps(config, source.info.fps)
-        segmenters = {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
-        if segmenters_out is not None:
-            segmenters_out.update(segmenters)
-        own_sinks = build_sinks(config.outputs, methods, fps)
-        all_sinks = own_sinks + list(sinks)
-        for sink in all_sinks:
-            stack.enter_context(sink)
-        if config.outputs.overwrite and not resume_outputs:
-            # Only now: the source, the methods and every output have opened.
-            earlier = _earlier_masks(own_sinks)
-            if earlier:
-                log.info("replacing %d masks of an earlier run", len(earlier))
-            for path in earlier:
-                path.unlink(missing_ok=True)
-        dirs = _output_dirs(config.outputs, own_sinks)
-        resolved = dump_config(_absolute(config)).encode()
-        for d in dirs:
-            ensure_writable_dir(d)
-            atomic_write(d / "run.yaml", resolved)
-        stats = RunStats()
-        try:
+    dirs: list[Path] = []  # known once the outputs opened: where the statistics go
+    stats = RunStats()
+    try:
+        with contextlib.ExitStack() as stack:
+            source = stack.enter_context(open_source(config.source.uri, config.source))
+            if on_open is not None:
+                on_open(source)
+            fps = config.outputs.fps or source.info.fps or 25.0
+            config = _with_source_fps(config, source.info.fps)
+            segmenters = {
+                m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods
+            }
+            if segmenters_out is not None:
+                segmenters_out.update(segmenters)
+            own_sinks = build_sinks(config.outputs, methods, fps)
+            all_sinks = own_sinks + list(sinks)
+            for sink in all_sinks:
+                stack.enter_context(sink)
+            if config.outputs.overwrite and not resume_outputs:
+                # Only now: the source, the methods and every output have opened.
+                earlier = _earlier_masks(own_sinks)
+                if earlier:
+                    log.info("replacing %d masks of an earlier run", len(earlier))
+                for path in earlier:
+                    path.unlink(missing_ok=True)
+            dirs = _output_dirs(config.outputs, own_sinks)
+            resolved = dump_config(_absolute(config)).encode()
+            for d in dirs:
+                ensure_writable_dir(d)
+                atomic_write(d / "run.yaml", resolved)
             run(
                 source,
                 segmenters,
@@ -501,15 +501,18 @@ def run_config(
                 description=f"{', '.join(methods)} on {Path(config.source.uri).name}",
                 stats=stats,
             )
-        except Exception as err:
-            # A stream lost for good still leaves its outputs and their statistics; a
-            # failure to write those must not hide the error itself.
+    except Exception as err:
+        # After the methods and outputs closed (a trainer failing after the last frame, a
+        # checkpoint or a video that cannot be finalised end the run too). A stream lost
+        # for good still leaves its outputs and their statistics; a failure to write
+        # those must not hide the error itself.
+        if dirs:
             stats.error = str(err)
             with contextlib.suppress(Exception):
                 _write_stats(dirs, stats)
-            raise
-        _write_stats(dirs, stats)
-        return stats
+        raise
+    _write_stats(dirs, stats)
+    return stats
 
 
 def _write_stats(dirs: Sequence[Path], stats: RunStats) -> None:

@@ -78,14 +78,17 @@ class StreamConfig:
         check(self.max_restarts >= 0, f"stream {self.name}: max_restarts must be >= 0")
         check(self.checkpoint_every >= 0, f"stream {self.name}: checkpoint_every must be >= 0")
 
-    @property
-    def checkpoint(self) -> Path | None:
-        """Where the online model of this stream is checkpointed (None without an output dir)."""
+    def checkpoint(self, method: str) -> Path | None:
+        """Where this stream's online ``method`` is checkpointed (None without an output dir).
+
+        One file per method: deepls and slnet in one stream are models of two families,
+        and each must resume its own.
+        """
         dirs = [self.run.outputs.masks, self.run.outputs.video]
         base = next(
             (Path(d) if d == self.run.outputs.masks else Path(d).parent for d in dirs if d), None
         )
-        return None if base is None else base / f".{self.name}.model.pt"
+        return None if base is None else base / f".{self.name}.{method}.model.pt"
 
 
 @dataclass(frozen=True)
@@ -188,13 +191,12 @@ class StreamWorker:
     def _config(self) -> RunConfig:
         """The run config, resuming an online model from its checkpoint when there is one."""
         run = self.stream.run
-        ckpt = self.stream.checkpoint
-        if ckpt is None:
-            return run
         methods = []
         for m in run.methods:
             cfg = m.config
-            if m.name in ("deepls", "slnet") and getattr(cfg, "weights", None) is None:
+            ckpt = self.stream.checkpoint(m.name)
+            online = m.name in ("deepls", "slnet") and getattr(cfg, "weights", None) is None
+            if online and ckpt is not None:
                 cfg = dataclasses.replace(
                     cfg, save=str(ckpt), start=str(ckpt) if ckpt.exists() else cfg.start
                 )
@@ -222,10 +224,11 @@ class StreamWorker:
             self._frames += 1
             now = time.monotonic()
             every = self.stream.checkpoint_every
-            if every and now - last_ckpt[0] > every and self.stream.checkpoint is not None:
-                for seg in segs.values():
-                    if hasattr(seg, "save"):
-                        seg.save(str(self.stream.checkpoint))
+            if every and now - last_ckpt[0] > every:
+                for name, seg in segs.items():
+                    ckpt = self.stream.checkpoint(name)
+                    if ckpt is not None and hasattr(seg, "save"):
+                        seg.save(str(ckpt))
                 last_ckpt[0] = now
 
         try:
@@ -275,11 +278,6 @@ class StreamWorker:
         if self._thread is not None:
             self._thread.join(timeout)
         return self.status()
-
-    def pid(self) -> int:
-        import os
-
-        return os.getpid()
 
 
 class Cluster:
@@ -400,11 +398,18 @@ class Cluster:
         """Poll every actor once; restart the dead, hung or failed ones (within budget)."""
         ray = self._ray()
         refs = {name: actor.status.remote() for name, actor in self._actors.items()}
+        # One wait for all: a hung actor costs call_timeout once per poll, not once each.
+        answered, _ = ray.wait(
+            list(refs.values()), num_returns=len(refs), timeout=self.call_timeout
+        )
+        done = set(answered)
         out = []
         for stream in self.config.streams:
             name = stream.name
             try:
-                st = ray.get(refs[name], timeout=self.call_timeout)
+                if refs[name] not in done:
+                    raise ray.exceptions.GetTimeoutError(f"no status in {self.call_timeout:g} s")
+                st = ray.get(refs[name], timeout=0)
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as err:
                 st = {
                     **self._last.get(name, {"name": name}),

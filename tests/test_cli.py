@@ -302,6 +302,24 @@ def test_a_signal_stops_eval_cleanly(tmp_path: Path, sig, code):
     assert not (report / "results.json").exists() and not list(masks.glob(".*.tmp"))
 
 
+def test_a_stop_after_evals_last_frame_keeps_the_whole_report(tmp_path: Path, monkeypatch):
+    from streamseg.evaluation import benchmark as bench
+
+    seq = tmp_path / "seq"
+    assert main(["synth", str(seq), "--frames", "30", "--size", "64x48", "--no-video"]) == 0
+    score = bench.evaluate_folder
+
+    def signalled_while_scoring(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # every frame is already segmented
+        time.sleep(0.2)  # the stopper's watcher sets its event
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(bench, "evaluate_folder", signalled_while_scoring)
+    report = tmp_path / "report"
+    assert main(["eval", str(seq), "-m", "mog2", "--out", str(report), "--no-progress"]) == 130
+    assert (report / "results.json").exists()
+
+
 def test_a_second_ctrl_c_aborts_at_once_and_keeps_what_was_written(tmp_path: Path):
     masks, video = tmp_path / "m", tmp_path / "v.mp4"
     cmd = [sys.executable, "-m", "streamseg", "run", "-s", "synthetic:frames=100000,size=96x72"]

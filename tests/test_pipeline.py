@@ -191,3 +191,23 @@ def test_the_refusal_counts_the_masks_of_one_folder(tmp_path: Path):
         SinkError, match=r"m/knn already holds 3 masks|m/mog2 already holds 3 masks"
     ):
         ss.run_config(two)
+
+
+def test_a_failure_while_closing_is_in_the_run_statistics(tmp_path: Path, monkeypatch):
+    import json
+
+    from streamseg.errors import TrainerError
+    from streamseg.segmenters.mog2 import MOG2
+
+    close = MOG2.close
+
+    def failing_close(self):
+        close(self)
+        raise TrainerError("mog2: failed after the last frame")
+
+    monkeypatch.setattr(MOG2, "close", failing_close)
+    out = tmp_path / "m"
+    with pytest.raises(TrainerError):
+        ss.run_config(_config("synthetic:frames=4,size=64x48", masks=str(out)))
+    stats = json.loads((out / "run_stats.json").read_text())
+    assert stats["frames"] == 4 and "after the last frame" in stats["error"]

@@ -82,6 +82,19 @@ def test_worker_without_ray(tmp_path: Path):
     assert len(list((tmp_path / "w" / "masks").glob("bin*.png"))) == 20
 
 
+def test_each_online_method_of_a_stream_resumes_its_own_checkpoint(tmp_path: Path):
+    methods = [{"name": "deepls"}, {"name": "slnet"}]
+    stream = {"name": "w", "source": {"uri": "synthetic"}, "methods": methods}
+    cfg = serve_config_from_dict({"streams": [stream]}, out=tmp_path).streams[0]
+    deepls_ckpt, slnet_ckpt = cfg.checkpoint("deepls"), cfg.checkpoint("slnet")
+    assert deepls_ckpt != slnet_ckpt
+    deepls_ckpt.parent.mkdir(parents=True)
+    deepls_ckpt.write_bytes(b"")  # only deepls has checkpointed so far
+    resumed = {m.name: m.config for m in StreamWorker(cfg, attempt=1)._config().methods}
+    assert resumed["deepls"].start == str(deepls_ckpt) == resumed["deepls"].save
+    assert resumed["slnet"].start == "builtin" and resumed["slnet"].save == str(slnet_ckpt)
+
+
 def test_two_synthetic_streams_and_rtsp_one_killed_and_restarted(rtsp_server, tmp_path: Path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'streamseg[ray]')")
     data = {
@@ -130,7 +143,7 @@ def test_two_synthetic_streams_and_rtsp_one_killed_and_restarted(rtsp_server, tm
     assert len(list((tmp_path / "a" / "masks").glob("bin*.png"))) == 300
     assert len(list((tmp_path / "b" / "masks").glob("bin*.png"))) == 120
     assert len(list((tmp_path / "cam" / "masks").glob("bin*.png"))) >= 60
-    assert (tmp_path / "b" / "masks" / ".b.model.pt").exists()
+    assert (tmp_path / "b" / "masks" / ".b.deepls.model.pt").exists()
 
 
 def test_a_second_serve_into_the_same_folders_needs_overwrite(tmp_path: Path):

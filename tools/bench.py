@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
 import streamseg as ss
 from streamseg.jsonout import dumps
 from streamseg.sinks import PngMaskSink, VideoWriter
+from streamseg.timings import Timings
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "deepls": {"mode": "async"},
@@ -81,10 +81,18 @@ def bench_decode(video: Path) -> dict[str, Any]:
     return {"frames": n, "fps": n / seconds}
 
 
-def steady_fps(latency_ms: list[float]) -> float:
+def steady_fps(latency_ms: Timings) -> float:
     """Frames per second after the first frame, from per-frame wall times of an unpaced run."""
-    rest = latency_ms[1:]
-    return len(rest) / (sum(rest) / 1000.0) if rest else float("nan")
+    if len(latency_ms) < 2 or latency_ms.first is None:
+        return float("nan")
+    return (len(latency_ms) - 1) / ((latency_ms.total - latency_ms.first) / 1000.0)
+
+
+def mean_after_first(ms: Timings) -> float:
+    """Mean of every value but the first (which carries the one-time start-up)."""
+    if len(ms) < 2 or ms.first is None:
+        return float("nan")
+    return (ms.total - ms.first) / (len(ms) - 1)
 
 
 def int8_model(checkpoint: Path, video: Path, out: Path) -> Path:
@@ -134,10 +142,10 @@ def bench_method(
         # runs for hours, a 600-frame benchmark would otherwise spread it over 600 frames.
         "fps": steady_fps(stats.latency_ms) if not realtime else stats.fps,
         "fps_with_startup": stats.fps,
-        "first_frame_ms": stats.latency_ms[0] if stats.latency_ms else None,
+        "first_frame_ms": stats.latency_ms.first,
         "latency_ms_p50": d["latency_ms_p50"],
         "latency_ms_p99": d["latency_ms_p99"],
-        "method_ms": float(np.mean(stats.methods[name].ms[1:])),
+        "method_ms": mean_after_first(stats.methods[name].ms),
         "method_ms_p99": m["ms_p99"],
         **{
             k: v

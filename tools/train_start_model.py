@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         torch.manual_seed(0)
-        trainer = Trainer(cfg.net, dataclasses.replace(cfg.train, seed=0))
+        trainer = Trainer(cfg.net, cfg.train, seed=0)
         rng = np.random.default_rng(0)
         t0 = time.perf_counter()
         steps = args.steps if args.steps is not None else DEFAULT_STEPS[family]

@@ -64,9 +64,8 @@ def one(seq: Any, params: dict[str, Any], tmp: Path, threads: int) -> dict[str, 
             src, max(cfg.train.pool, cfg.train.frames), cfg.area, cfg.net.colour
         )
         size = processing_size(src.info.height, src.info.width, cfg.area)
-    train = dataclasses.replace(cfg.train, threads=threads)
     t0 = time.perf_counter()
-    trainer, report = train_frames(frames, cfg.net, train)
+    trainer, report = train_frames(frames, cfg.net, cfg.train, seed=cfg.seed, threads=threads)
     train_s = time.perf_counter() - t0
     model = tmp / f"{seq.name}.pt"
     meta = {} if report.context is None else {"context": torch.from_numpy(report.context)}

@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 
 from streamseg.errors import EvaluationError
-from streamseg.evaluation.cdnet import CDnetSequence, evaluate_folder, find_sequences
+from streamseg.evaluation.cdnet import (
+    CDnetSequence,
+    check_roi,
+    evaluate_folder,
+    find_sequences,
+)
 from streamseg.evaluation.metrics import Scores, valid_pixels
 from streamseg.jsonout import plain
 
@@ -135,6 +140,12 @@ class _Scorer:
         if index not in self.scored:
             return
         gt = self.seq.ground_truth(index)
+        check_roi(self.seq, gt)
+        if score.shape != gt.shape:
+            raise EvaluationError(
+                f"{self.seq.root}: frame {index} is {score.shape[1]}x{score.shape[0]} but "
+                f"its ground truth is {gt.shape[1]}x{gt.shape[0]}; they must match"
+            )
         valid = valid_pixels(gt, self.seq.roi)
         truth = gt == 255
         b = np.searchsorted(_BINS, score, side="left")

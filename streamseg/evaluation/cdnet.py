@@ -37,7 +37,14 @@ from streamseg.evaluation.metrics import (
     Scores,
 )
 
-__all__ = ["CDnetSequence", "evaluate_folder", "find_sequences", "read_ground_truth", "read_mask"]
+__all__ = [
+    "CDnetSequence",
+    "check_roi",
+    "evaluate_folder",
+    "find_sequences",
+    "read_ground_truth",
+    "read_mask",
+]
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +193,19 @@ class CDnetSequence:
         return f"CDnetSequence({str(self.root)!r})"
 
 
+def check_roi(seq: CDnetSequence, gt: np.ndarray) -> None:
+    """Refuse a sequence whose ``ROI.bmp`` is not the size of its ground truth ``gt``.
+
+    Raises:
+        EvaluationError: naming ROI.bmp and both sizes.
+    """
+    if seq.roi is not None and seq.roi.shape != gt.shape:
+        raise EvaluationError(
+            f"{seq.root / 'ROI.bmp'} is {seq.roi.shape[1]}x{seq.roi.shape[0]} but the "
+            f"ground truth is {gt.shape[1]}x{gt.shape[0]}; they must match"
+        )
+
+
 def evaluate_folder(
     sequence: CDnetSequence | str | Path, results: str | Path, *, allow_missing: bool = False
 ) -> Scores:
@@ -214,11 +234,7 @@ def evaluate_folder(
     warned = False
     for index in indices:
         gt = seq.ground_truth(index)
-        if seq.roi is not None and seq.roi.shape != gt.shape:
-            raise EvaluationError(
-                f"{seq.root / 'ROI.bmp'} is {seq.roi.shape[1]}x{seq.roi.shape[0]} but the "
-                f"ground truth is {gt.shape[1]}x{gt.shape[0]}; they must match"
-            )
+        check_roi(seq, gt)
         path = folder / f"bin{index:06d}.png"
         pred = read_mask(path) if path.exists() else np.zeros_like(gt)
         if not warned and ((pred != 0) & (pred != 255)).any():

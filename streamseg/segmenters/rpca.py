@@ -288,13 +288,18 @@ class RPCA(Segmenter):
         self.reset()
 
     def reset(self) -> None:
-        """Forget the window and the basis (an async solve in flight is discarded)."""
+        """Forget the window and the basis (an async solve in flight is discarded).
+
+        Raises:
+            TrainerError: a window solve failed since the last frame (the state is reset
+                all the same).
+        """
         self._wait_solver()
+        pending = getattr(self, "_error", None)
         c = self.config
         self._window = FrameWindow(c.window, c.stride)
         self._size: tuple[int, int] | None = None
         self._basis: np.ndarray | None = None  # P × r, orthonormal columns
-        self._mean_bg: np.ndarray | None = None
         self._since_refresh = 0
         self._solved_version = -1
         self._warm: tuple[dict[float, int], PCPResult] | None = None
@@ -302,7 +307,9 @@ class RPCA(Segmenter):
         self._error: BaseException | None = None
         self._generation = getattr(self, "_generation", 0) + 1
         self.solves = 0
-        self.solve_ms: list[float] = []
+        self.solve_ms_total = 0.0
+        if pending is not None:
+            raise TrainerError(f"rpca: window solve failed: {pending}") from pending
 
     # -- the split of one frame ------------------------------------------------------------
 
@@ -421,7 +428,7 @@ class RPCA(Segmenter):
         with self._lock:
             self._basis = basis
         self.solves += 1
-        self.solve_ms.append(1000 * (time.perf_counter() - t0))
+        self.solve_ms_total += 1000 * (time.perf_counter() - t0)
         log.debug("rpca: window of %d solved in %d iterations, rank %d", n, result.iterations, rank)
 
     def _raise_pending(self) -> None:
@@ -456,9 +463,13 @@ class RPCA(Segmenter):
     def stats(self) -> dict[str, Any]:
         return {
             "solves": self.solves,
-            "solve_ms_mean": float(np.mean(self.solve_ms)) if self.solve_ms else 0.0,
+            "solve_ms_mean": self.solve_ms_total / self.solves if self.solves else 0.0,
         }
 
     def close(self) -> None:
-        self._wait_solver()
-        super().close()
+        try:
+            if not self._closed:
+                self._wait_solver()
+                self._raise_pending()  # a solve that failed after the last frame
+        finally:
+            super().close()

@@ -74,7 +74,7 @@ class MosaicSink(Sink):
 
     def __init__(self, path: str | Path, fps: float = 25.0, max_width: int = 1920) -> None:
         super().__init__(None)
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # BGSLibrary chdirs for a moment (_bgslibrary)
         self.fps = fps
         self.max_width = max_width
         self._writer: VideoWriter | None = None

@@ -75,7 +75,7 @@ class PngMaskSink(Sink):
 
     def __init__(self, folder: str | Path, method: str | None = None) -> None:
         super().__init__(method)
-        self.folder = Path(folder)
+        self.folder = Path(folder).absolute()  # BGSLibrary chdirs for a moment (_bgslibrary)
         self.written = 0
 
     def _open(self) -> None:

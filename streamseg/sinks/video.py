@@ -56,7 +56,7 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | Path, fps: float = 25.0, crf: int = 23) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # BGSLibrary chdirs for a moment (_bgslibrary)
         self.fps = fps
         self.crf = crf
         self._container: Any = None
@@ -191,7 +191,7 @@ def prepare_video_path(path: Path) -> None:
 class _VideoSink(Sink):
     def __init__(self, path: str | Path, method: str | None = None, fps: float = 25.0) -> None:
         super().__init__(method)
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # BGSLibrary chdirs for a moment (_bgslibrary)
         self.fps = fps
         self._writer: VideoWriter | None = None
 

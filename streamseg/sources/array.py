@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -29,8 +30,10 @@ class ArraySource(FrameSource):
 
     Args:
         frames: the images, ``uint8`` BGR ``H×W×3`` or gray ``H×W``.
-        fps: frame rate for timestamps.
-        live: whether the frames come from a live feed.
+        fps: frame rate for timestamps (``index / fps``).
+        live: whether the frames come from a live feed: they are then stamped with the
+            monotonic clock as they arrive, as every live source's are (latency is
+            measured from there).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class ArraySource(FrameSource):
                 image = self._check(next(self._iter))
             except StopIteration:
                 return None
-        frame = Frame(image, self._count, self._count / self._fps)
+        stamp = time.monotonic() if self._live else self._count / self._fps
+        frame = Frame(image, self._count, stamp)
         self._count += 1
         return frame

@@ -157,3 +157,14 @@ def test_missing_frames_are_allowed_when_asked(tree: Path, tmp_path: Path):
         benchmark(seq, ["mog2"], tmp_path / "report", pr_curves=False)  # not the earlier mask
     report = benchmark(seq, ["mog2"], tmp_path / "report", pr_curves=False, allow_missing=True)
     assert report.results[0].frames == 39 and full.results[0].frames == 40
+
+
+def test_a_wrong_roi_is_named_for_methods_with_precision_recall_curves(tree: Path, tmp_path: Path):
+    import shutil
+
+    seq = tmp_path / "seq"
+    shutil.copytree(tree / "beta" / "three", seq)
+    cv2.imwrite(str(seq / "ROI.bmp"), np.full((24, 32), 255, np.uint8))
+    # rpca has a continuous score: each frame is scored for the curves before its mask.
+    with pytest.raises(EvaluationError, match=r"ROI.bmp is 32x24 but the ground truth is 64x48"):
+        benchmark(seq, ["rpca"], tmp_path / "report")

@@ -122,3 +122,21 @@ def test_overlapping_users_share_one_cap_and_the_last_restores_it():
     assert blas() == [1] * len(before)
     frame.__exit__(None, None, None)
     assert blas() == before
+
+
+@pytest.mark.parametrize("ending", ["close", "reset"])
+def test_a_solve_failing_after_the_last_frame_is_not_lost(ending, monkeypatch):
+    from streamseg.errors import TrainerError
+    from streamseg.segmenters.rpca import RPCA
+
+    def broken(self, frames, stamps, generation):
+        raise FloatingPointError("no convergence")
+
+    monkeypatch.setattr(RPCA, "_solve_window", broken)
+    scene = SyntheticScene(width=64, height=48, frames=4, seed=1)
+    seg = ss.create("rpca", area=32 * 24, window=4, stride=1, mode="async")
+    for t in range(2):  # the second frame starts a solve on its thread
+        seg.apply(scene.render(t)[0])
+    with pytest.raises(TrainerError, match="no convergence"):
+        getattr(seg, ending)()
+    seg.close()  # idempotent, and the error was reported once

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import streamseg as ss
 from streamseg.errors import FrameError, SourceError
 from streamseg.sources.array import ArraySource
 
@@ -30,3 +31,10 @@ def test_bad_frame_names_its_position():
 def test_empty():
     with pytest.raises(SourceError, match="empty"), ArraySource([]):
         pass
+
+
+def test_live_frames_are_stamped_on_arrival_so_latency_means_something():
+    frames = [np.zeros((8, 8), np.uint8)] * 5
+    with ArraySource(frames, live=True) as src:
+        stats = ss.run(src, {"mog2": ss.create("mog2")}, [])
+    assert stats.frames == 5 and 0 <= stats.as_dict()["latency_ms_p99"] < 5_000

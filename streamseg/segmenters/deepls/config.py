@@ -89,8 +89,9 @@ class TrainConfig:
         lam_scale: multiplies RPCA's λ = 1/sqrt(P).
         tv: weight μ of the anisotropic total variation of S (0: off).
         explode: a step whose loss exceeds this many times the running mean is rolled back.
-        seed: seed of initialisation and sampling.
-        threads: torch threads for training (0: torch's default).
+
+    The seed and the torch threads are the segmenter's (``seed``, ``trainer_threads``):
+    one setting each, for online and two-pass training alike.
     """
 
     frames: int = 16
@@ -101,8 +102,6 @@ class TrainConfig:
     lam_scale: float = 1.0
     tv: float = 0.0
     explode: float = 20.0
-    seed: int = 0
-    threads: int = 0
 
     def __post_init__(self) -> None:
         check(self.frames >= 2, f"train.frames must be >= 2, got {self.frames}")
@@ -112,5 +111,3 @@ class TrainConfig:
         check(self.lam_scale > 0, "train.lam_scale must be > 0")
         check(self.tv >= 0, "train.tv must be >= 0")
         check(self.explode > 1, "train.explode must be > 1")
-        check(self.threads >= 0, "train.threads must be >= 0")
-        check(0 <= self.seed < 2**32, f"train.seed must be in 0..2**32-1, got {self.seed}")

@@ -112,8 +112,10 @@ class OnlineLearner:
         threads: int = 0,
         max_steps_per_s: float = 0.0,
         paste: float = 0.0,
+        name: str = "deepls",
     ) -> None:
         self.trainer = trainer
+        self.name = name
         self.window = window
         self._publish = publish
         self.mode = mode
@@ -136,6 +138,7 @@ class OnlineLearner:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._reported = False
 
     # -- the caller's side ------------------------------------------------------------------
 
@@ -147,20 +150,35 @@ class OnlineLearner:
             self._set_threads()
         if self.mode == "sync":
             if not self._paused.is_set() and self._frames % self.train_every == 0:
-                self._round()
+                try:
+                    self._round()
+                except Exception as err:  # reported as the thread's failures are
+                    self._error = err
+                    self.check()
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="streamseg-trainer", daemon=True)
             self._thread.start()
         self._wake.set()
 
-    def check(self) -> None:
-        """Re-raise a failure of the trainer thread on the caller's thread."""
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise TrainerError(
-                f"deepls: the online trainer failed: {type(err).__name__}: {err}"
-            ) from err
+    def check(self, unreported_only: bool = False) -> None:
+        """Re-raise a failure of the trainer on the caller's thread.
+
+        A failed trainer stays failed: every call raises again (the model no longer
+        learns, so carrying on would hide that), until the segmenter is reset.
+
+        Args:
+            unreported_only: raise only if no call has raised it yet (closing: a failure
+                after the last frame must not end a run as a success, one already
+                reported need not be raised twice).
+        """
+        if self._error is None or (unreported_only and self._reported):
+            return
+        self._reported = True
+        err = self._error
+        raise TrainerError(
+            f"{self.name}: the online trainer failed: {type(err).__name__}: {err}"
+        ) from err
 
     def pause(self, paused: bool) -> None:
         """Freeze (``True``) or resume training; inference goes on with the current model."""
@@ -243,4 +261,4 @@ class OnlineLearner:
                     self._stop.wait(max(0.0, budget - (time.monotonic() - started)))
         except BaseException as err:  # surfaced by check() on the caller's thread
             self._error = err
-            log.error("deepls: online trainer stopped: %s", err)
+            log.error("%s: online trainer stopped: %s", self.name, err)

@@ -84,6 +84,15 @@ def _to_size(where: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(grown, (size[1], size[0]), interpolation=cv2.INTER_NEAREST) > 0
 
 
+def _check_stack(min_frames: int, net: ModelConfig) -> None:
+    """SLNet trains on stacks of ``net.stack`` window frames: the window must hold one."""
+    check(
+        net.family != "slnet" or min_frames >= net.stack,
+        f"min_frames={min_frames} is below SLNet's stack of {net.stack} frames; "
+        f"set min_frames >= {net.stack}",
+    )
+
+
 @register("deepls")
 class DeepLS(Segmenter):
     """DeepLS: a U-Net trained online by the low-rank + sparse loss segments each frame."""
@@ -136,7 +145,8 @@ class DeepLS(Segmenter):
                 [0, 1]) that counts: the outline's floor, and what the ghost policy calls
                 still. A property of the camera's frames, unlike ``mask.floor``, which
                 thresholds the net's |S|.
-            trainer_threads: torch threads of the trainer.
+            trainer_threads: torch threads of the online trainer (0: torch's default);
+                ``streamseg train`` uses every core unless this is set.
             max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
                 cap lets many cameras share a machine.
             backend: ``onnx`` (ONNX Runtime) or ``torch`` (eager, frozen models only,
@@ -152,7 +162,7 @@ class DeepLS(Segmenter):
             mask: the mask rule on the net's |S|.
             fps: frame rate for ``hold``; 0: the source's, which the pipeline fills in
                 (25 when the source does not say, or when used as a library).
-            seed: seed of initialisation and sampling.
+            seed: seed of initialisation and sampling (online, and ``streamseg train``).
         """
 
         weights: str | None = None
@@ -222,6 +232,7 @@ class DeepLS(Segmenter):
         self._med: tuple[int, np.ndarray] | None = None
         self._fixed_ctx: np.ndarray | None = None
         self._outline: Outline | None = None
+        self._closed_stats: dict[str, Any] | None = None
 
     @property
     def online(self) -> bool:
@@ -349,10 +360,12 @@ class DeepLS(Segmenter):
                 # A checkpoint of an online run (--resume): go on with its optimiser
                 # state, step count and model version rather than starting them over.
                 resumed = ckpt.meta
+        _check_stack(c.min_frames, net)  # a checkpoint's own net may have a longer stack
         self._net = net
         self._size = processing_size(image.shape[0], image.shape[1], c.area)
-        train = c.train if c.train.seed == c.seed else dataclasses.replace(c.train, seed=c.seed)
-        trainer = Trainer(net, train, state, resumed.get("optimizer"), int(resumed.get("steps", 0)))
+        trainer = Trainer(
+            net, c.train, state, resumed.get("optimizer"), int(resumed.get("steps", 0)), seed=c.seed
+        )
         runner = self._make_runner()
         template = OnnxTemplate(trainer.model, net, self._size, c.mask)
 
@@ -374,6 +387,7 @@ class DeepLS(Segmenter):
             threads=c.trainer_threads,
             max_steps_per_s=c.max_steps_per_s,
             paste=c.paste,
+            name=self.name,
         )
         if state is not None:
             # The starting model segments from the first frame (version 0, or the resumed one).
@@ -599,6 +613,8 @@ class DeepLS(Segmenter):
         return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def stats(self) -> dict[str, Any]:
+        if self._closed_stats is not None:
+            return self._closed_stats
         if self._learner is None:
             return {"model_version": 0 if self._engine is not None else -1}
         return self._learner.stats.as_dict()
@@ -652,13 +668,19 @@ class DeepLS(Segmenter):
                     self.save(self.config.save)  # the last good weights, even if it failed
             finally:
                 # A failure after the last frame's check must not end the run as a success.
-                self._learner.check()
+                self._learner.check(unreported_only=True)
 
     def close(self) -> None:
+        if self._closed:
+            return
         try:
-            if not self._closed:
-                self._close_learner()
+            self._close_learner()
         finally:
+            # A closed segmenter holds no model, optimiser, session or window (a host may
+            # keep the object: serve keeps its streams' segmenters); its stats stay.
+            self._closed_stats = self.stats()
+            self._forget()
+            self._engine = self._learner = self._window = None
             super().close()
 
     @classmethod
@@ -691,6 +713,10 @@ class SLNetSegmenter(DeepLS):
         net: ModelConfig = field(
             default_factory=lambda: ModelConfig(family="slnet", context="none")
         )
+
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            _check_stack(self.min_frames, self.net)
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def tiny_checkpoint(family: str = "unet") -> Path:
     scene = SyntheticScene(width=64, height=48, frames=24, seed=0)
     frames = np.stack([to_processing(scene.render(t)[0], (24, 32), False) for t in range(24)])
     net = ModelConfig(family=family, width=4, depth=2 if family == "unet" else 2)  # type: ignore[arg-type]
-    trainer, _ = train_frames(frames, net, TrainConfig(frames=8, steps=30, seed=0))
+    trainer, _ = train_frames(frames, net, TrainConfig(frames=8, steps=30))
     path = Path(tempfile.mkdtemp(prefix="streamseg-tiny-")) / f"tiny_{family}.pt"
     import dataclasses
 

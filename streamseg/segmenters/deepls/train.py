@@ -11,7 +11,7 @@ Example:
     >>> import numpy as np
     >>> from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
     >>> from streamseg.segmenters.deepls.train import Trainer
-    >>> trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0))
+    >>> trainer = Trainer(ModelConfig(width=4), TrainConfig(), seed=0)
     >>> batch = np.random.default_rng(0).random((4, 16, 16), dtype=np.float32)
     >>> first = trainer.step(batch)
     >>> last = [trainer.step(batch) for _ in range(30)][-1]
@@ -72,6 +72,7 @@ class Trainer:
         optimizer_state: Adam's state to go on from (a resumed checkpoint); the learning
             rate stays the one of ``config``.
         steps: steps already taken (a resumed checkpoint's count).
+        seed: seed of the initial weights and of the sampling (batches, pasted objects).
     """
 
     def __init__(
@@ -81,6 +82,8 @@ class Trainer:
         state: dict[str, Any] | None = None,
         optimizer_state: dict[str, Any] | None = None,
         steps: int = 0,
+        *,
+        seed: int = 0,
     ) -> None:
         import torch
 
@@ -88,8 +91,8 @@ class Trainer:
 
         self.model_config = model_config
         self.config = config or TrainConfig()
-        torch.manual_seed(self.config.seed)
-        self.rng = np.random.default_rng(self.config.seed)
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
         self.model = build_model(model_config)
         if state is not None:
             self.model.load_state_dict(state)
@@ -314,6 +317,8 @@ def train_frames(
     model_config: Any,
     config: TrainConfig,
     *,
+    seed: int = 0,
+    threads: int = 0,
     on_step: Callable[[int, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[Trainer, TrainReport]:
@@ -323,6 +328,8 @@ def train_frames(
         frames: ``(T, h, w[, 3])`` float32 in [0, 1], the clip (or frames sampled from it).
         model_config: the architecture.
         config: training settings; ``pool`` frames are sampled evenly across ``frames``.
+        seed: seed of the initial weights and of the sampling.
+        threads: torch threads while training (0: torch's default).
         on_step: called with ``(step, loss)`` after every step (progress bars).
         should_stop: polled between steps; training ends early when it returns True.
 
@@ -332,13 +339,13 @@ def train_frames(
     import torch
 
     previous_threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    if threads:
+        torch.set_num_threads(threads)
     try:
         from streamseg.segmenters.deepls.context import window_context
 
         pool = frames[sample_indices(len(frames), max(config.pool, config.frames))]
-        trainer = Trainer(model_config, config)
+        trainer = Trainer(model_config, config, seed=seed)
         context = window_context(pool, model_config.context)
         history: list[tuple[int, float]] = []
         t0 = time.perf_counter()

@@ -139,7 +139,38 @@ def test_trainer_failure_surfaces_on_the_callers_thread(monkeypatch):
         while time.monotonic() < deadline:
             seg.apply(scene.render(t % 100)[0])
             t += 1
+    # A failed trainer stays failed: carrying on would segment with a model that no
+    # longer learns, silently. Closing does not report it a second time.
+    with pytest.raises(TrainerError, match="disk on fire"):
+        seg.apply(scene.render(0)[0])
     seg.close()
+
+
+@pytest.mark.parametrize("name", ["deepls", "slnet"])
+def test_a_sync_trainer_failure_is_a_trainer_error_until_a_restart(name, monkeypatch):
+    from streamseg.errors import TrainerError
+    from streamseg.segmenters.deepls import train
+
+    step = train.Trainer.step
+    armed = [True]
+
+    def broken(self, *args):
+        if armed[0]:
+            raise RuntimeError("disk on fire")
+        return step(self, *args)
+
+    monkeypatch.setattr(train.Trainer, "step", broken)
+    scene = SyntheticScene(width=64, height=48, frames=10, seed=3)
+    params = {**ONLINE} if name == "deepls" else {**ONLINE, "net": {"family": "slnet"}}
+    with ss.create(name, **params) as seg:
+        with pytest.raises(TrainerError, match=f"{name}: the online trainer failed"):
+            for t in range(10):
+                seg.apply(scene.render(t)[0])
+        with pytest.raises(TrainerError):
+            seg.apply(scene.render(0)[0])
+        armed[0] = False
+        for t in range(10):  # learning_rate=1 starts the model over
+            seg.apply(scene.render(t)[0], 1.0 if t == 0 else -1.0)
 
 
 def test_close_returns_within_its_timeout():
@@ -284,6 +315,16 @@ def test_a_trainer_failure_after_the_last_frame_fails_close(monkeypatch):
     with pytest.raises(TrainerError, match="disk on fire"):
         seg.close()
     seg.close()  # idempotent: the error was reported once
+    # Closed, it holds no model, optimiser or session; its statistics stay readable.
+    assert seg._engine is None and seg._learner is None and seg._window is None
+    assert seg.stats()["train_steps"] > 0
+
+
+def test_slnet_needs_a_window_of_one_stack_before_training():
+    from streamseg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_frames=2 is below SLNet's stack of 4"):
+        ss.create("slnet", min_frames=2)
 
 
 def _leaving_object_frames(n: int = 48, leave: int = 30) -> list[np.ndarray]:

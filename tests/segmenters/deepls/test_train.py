@@ -34,7 +34,7 @@ def test_loss_decreases_on_the_synthetic_scene(family):
     trainer, report = train_frames(
         frames,
         ModelConfig(family=family, width=8),
-        TrainConfig(frames=12, steps=40, lr=3e-3, seed=0),
+        TrainConfig(frames=12, steps=40, lr=3e-3),
     )
     first = np.mean([loss for _, loss in report.history[:1]])
     assert report.steps == 40 and report.rollbacks == 0
@@ -43,8 +43,8 @@ def test_loss_decreases_on_the_synthetic_scene(family):
 
 def test_same_seed_same_weights():
     frames = synthetic_frames(12)
-    a, _ = train_frames(frames, ModelConfig(width=4), TrainConfig(frames=6, steps=5, seed=3))
-    b, _ = train_frames(frames, ModelConfig(width=4), TrainConfig(frames=6, steps=5, seed=3))
+    a, _ = train_frames(frames, ModelConfig(width=4), TrainConfig(frames=6, steps=5), seed=3)
+    b, _ = train_frames(frames, ModelConfig(width=4), TrainConfig(frames=6, steps=5), seed=3)
     for (ka, va), (_, vb) in zip(
         a.model.state_dict().items(), b.model.state_dict().items(), strict=True
     ):
@@ -53,7 +53,7 @@ def test_same_seed_same_weights():
 
 def test_nan_batch_is_rolled_back_and_counted():
     frames = synthetic_frames(8)
-    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0))
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(), seed=0)
     trainer.step(frames)
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     bad = frames.copy()
@@ -67,7 +67,7 @@ def test_nan_batch_is_rolled_back_and_counted():
 
 def test_exploding_loss_is_rolled_back():
     frames = synthetic_frames(8)
-    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0, explode=2.0))
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(explode=2.0), seed=0)
     for _ in range(3):
         trainer.step(frames)
     assert math.isnan(trainer.step(frames * 1e4))
@@ -79,7 +79,7 @@ def test_a_lasting_new_loss_level_is_accepted():
     # stream that starts on black, a lens cap removed): after NEW_LEVEL_AFTER - 1
     # refusals on the restored weights, training goes on at the new level.
     frames = synthetic_frames(8)
-    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0, explode=2.0))
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(explode=2.0), seed=0)
     for _ in range(3):
         trainer.step(frames)
     losses = [trainer.step(frames * 1e4) for _ in range(NEW_LEVEL_AFTER + 3)]
@@ -92,7 +92,7 @@ def test_eval_model_waits_for_a_step_in_progress(monkeypatch):
     import threading
 
     frames = synthetic_frames(8)
-    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0))
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(), seed=0)
     inside, release = threading.Event(), threading.Event()
     real = Trainer._step
 
@@ -123,7 +123,7 @@ def test_eval_model_waits_for_a_step_in_progress(monkeypatch):
 
 def test_explosions_count_only_in_a_row():
     frames = synthetic_frames(8)
-    trainer = Trainer(ModelConfig(width=4), TrainConfig(seed=0, explode=2.0))
+    trainer = Trainer(ModelConfig(width=4), TrainConfig(explode=2.0), seed=0)
     for _ in range(3):
         trainer.step(frames)
     bad = frames.copy()
@@ -136,8 +136,6 @@ def test_explosions_count_only_in_a_row():
 
 def test_rpca_gap_reports_the_objective_ratio():
     frames = synthetic_frames(12)
-    trainer, report = train_frames(
-        frames, ModelConfig(width=4), TrainConfig(frames=12, steps=5, seed=0)
-    )
+    trainer, report = train_frames(frames, ModelConfig(width=4), TrainConfig(frames=12, steps=5))
     rpca_gap(trainer, frames, report)
     assert report.objective_rpca > 0 and report.rpca_ratio >= 0.99
