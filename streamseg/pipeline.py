@@ -196,6 +196,8 @@ def run(
                 t0 = time.perf_counter()
                 frame = source.read()
                 if frame is None:
+                    # A stop cancels a live source's wait, which then ends like a stream.
+                    stats.interrupted = stop is not None and stop.is_set()
                     break
                 if realtime and not source.info.is_live:
                     if first_stamp is None:
@@ -220,7 +222,7 @@ def run(
                     if not seg.ready:
                         method.warm_up += 1
                     t1 = time.perf_counter()
-                    masks[name] = seg.apply(frame.image)
+                    masks[name] = seg.apply(frame.image, timestamp=frame.timestamp)
                     method.ms.add(1000.0 * (time.perf_counter() - t1))
                 for sink in sinks:
                     sink.write(frame, masks)
@@ -252,8 +254,13 @@ def _name_for(template: str, method: str, several: bool) -> Path:
     return path.with_name(f"{path.stem}_{method}{path.suffix}") if several else path
 
 
-def build_sinks(outputs: OutputConfig, methods: Sequence[str], fps: float) -> list[Sink]:
-    """The sinks an :class:`OutputConfig` asks for (not opened yet)."""
+def build_sinks(
+    outputs: OutputConfig, methods: Sequence[str], fps: float, *, mask_offset: int = 0
+) -> list[Sink]:
+    """The sinks an :class:`OutputConfig` asks for (not opened yet).
+
+    ``mask_offset`` is added to the masks' frame numbers (see :class:`PngMaskSink`).
+    """
     from streamseg.sinks import MaskVideoSink, MosaicSink, OverlayVideoSink, PngMaskSink
 
     several = len(methods) > 1
@@ -261,7 +268,7 @@ def build_sinks(outputs: OutputConfig, methods: Sequence[str], fps: float) -> li
     if outputs.masks:
         root = Path(outputs.masks)
         for m in methods:
-            sinks.append(PngMaskSink(root / m if several else root, method=m))
+            sinks.append(PngMaskSink(root / m if several else root, method=m, offset=mask_offset))
     if outputs.video:
         sinks.append(MosaicSink(outputs.video, fps=fps))
     if outputs.overlay:
@@ -332,6 +339,33 @@ def _earlier_masks(sinks: Sequence[Sink]) -> list[Path]:
         if isinstance(sink, PngMaskSink) and sink.folder.is_dir():
             found += sorted(sink.folder.glob("bin*.png"))
     return found
+
+
+def _last_mask_number(sinks: Sequence[Sink]) -> int:
+    """The highest frame number among the masks already in this run's masks folders (0: none)."""
+    numbers = [int(p.stem[3:]) for p in _earlier_masks(sinks) if p.stem[3:].isdigit()]
+    return max(numbers, default=0)
+
+
+def _next_video_part(outputs: OutputConfig, methods: Sequence[str], fps: float) -> OutputConfig:
+    """``outputs`` with every video renamed ``NAME.partN.EXT``, N the first free number."""
+    from streamseg.errors import SinkError
+    from streamseg.sinks import PngMaskSink
+
+    kinds = ("video", "overlay", "mask_video")
+    if not any(getattr(outputs, k) for k in kinds):
+        return outputs
+    for part in range(2, 10_000):
+        names: dict[str, Any] = {
+            k: str(Path(v).with_name(f"{Path(v).stem}.part{part}{Path(v).suffix}"))
+            for k in kinds
+            if (v := getattr(outputs, k))
+        }
+        renamed = dataclasses.replace(outputs, **names)
+        videos = [s for s in build_sinks(renamed, methods, fps) if not isinstance(s, PngMaskSink)]
+        if not any(named[1].exists() for s in videos if (named := _sink_path(s))):
+            return renamed
+    raise SinkError(f"{outputs.video or outputs.overlay or outputs.mask_video}: no free part name")
 
 
 def _refuse_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
@@ -473,7 +507,16 @@ def run_config(
             }
             if segmenters_out is not None:
                 segmenters_out.update(segmenters)
-            own_sinks = build_sinks(config.outputs, methods, fps)
+            offset = 0
+            if resume_outputs and source.info.is_live:
+                # A live stream restarted (serve): its frames count from 1 again. Its
+                # masks are numbered after those written before, and its videos go to
+                # new files beside the earlier ones, which stay as they were.
+                offset = _last_mask_number(build_sinks(config.outputs, methods, fps))
+                config = dataclasses.replace(
+                    config, outputs=_next_video_part(config.outputs, methods, fps)
+                )
+            own_sinks = build_sinks(config.outputs, methods, fps, mask_offset=offset)
             all_sinks = own_sinks + list(sinks)
             for sink in all_sinks:
                 stack.enter_context(sink)

@@ -48,7 +48,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_STREAM_KEYS = ("name", "cpus", "gpus", "max_restarts", "checkpoint_every")
+_STREAM_KEYS = ("name", "cpus", "gpus", "max_restarts", "restart_delay", "checkpoint_every")
+#: Longest wait between two restarts of a failing stream (the delay doubles up to it).
+MAX_RESTART_DELAY = 60.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,12 @@ class StreamConfig:
         run: source, methods and outputs, as for ``streamseg run``.
         cpus: CPUs Ray reserves for the actor.
         gpus: GPU share Ray reserves (0 on machines without GPUs).
-        max_restarts: times the stream is restarted after a failure before giving up.
+        max_restarts: failed starts in a row after which the stream is given up (-1:
+            never; a camera that is down for maintenance comes back by itself). An attempt
+            that segmented frames before failing starts the count over, so a stream that
+            fails once a day is not given up after a few days.
+        restart_delay: seconds before the first restart of a failure; each failed start
+            in a row doubles it, up to a minute (a rebooting camera gets time to come back).
         checkpoint_every: seconds between checkpoints of an online model (0: never).
     """
 
@@ -69,13 +76,15 @@ class StreamConfig:
     cpus: float = 1.0
     gpus: float = 0.0
     max_restarts: int = 5
+    restart_delay: float = 1.0
     checkpoint_every: float = 30.0
 
     def __post_init__(self) -> None:
         check(bool(self.name) and "/" not in self.name, f"stream name {self.name!r} is invalid")
         check(self.cpus > 0, f"stream {self.name}: cpus must be > 0")
         check(self.gpus >= 0, f"stream {self.name}: gpus must be >= 0")
-        check(self.max_restarts >= 0, f"stream {self.name}: max_restarts must be >= 0")
+        check(self.max_restarts >= -1, f"stream {self.name}: max_restarts must be >= 0 (-1: never)")
+        check(self.restart_delay >= 0, f"stream {self.name}: restart_delay must be >= 0")
         check(self.checkpoint_every >= 0, f"stream {self.name}: checkpoint_every must be >= 0")
 
     def checkpoint(self, method: str) -> Path | None:
@@ -308,6 +317,9 @@ class Cluster:
         self.call_timeout = call_timeout
         self._actors: dict[str, Any] = {}
         self._attempts: dict[str, int] = {}
+        self._failures: dict[str, int] = {}  # failed attempts in a row
+        self._frames_before: dict[str, int] = {}  # frames of the earlier attempts
+        self._due: dict[str, float] = {}  # when a failed stream is started again
         self._last: dict[str, dict[str, Any]] = {}
         self._started_ray = False
         self._stop = threading.Event()
@@ -397,19 +409,31 @@ class Cluster:
     def status(self) -> list[dict[str, Any]]:
         """Poll every actor once; restart the dead, hung or failed ones (within budget)."""
         ray = self._ray()
-        refs = {name: actor.status.remote() for name, actor in self._actors.items()}
+        refs = {
+            name: actor.status.remote()
+            for name, actor in self._actors.items()
+            if name not in self._due and self._last.get(name, {}).get("state") != "gave up"
+        }
         # One wait for all: a hung actor costs call_timeout once per poll, not once each.
-        answered, _ = ray.wait(
-            list(refs.values()), num_returns=len(refs), timeout=self.call_timeout
+        answered, _ = (
+            ray.wait(list(refs.values()), num_returns=len(refs), timeout=self.call_timeout)
+            if refs
+            else ([], [])
         )
         done = set(answered)
         out = []
         for stream in self.config.streams:
             name = stream.name
+            if name in self._due:
+                self._last[name] = self._waiting(stream)
+            if name not in refs:  # waiting for its restart, or given up
+                out.append(self._last[name])
+                continue
             try:
                 if refs[name] not in done:
                     raise ray.exceptions.GetTimeoutError(f"no status in {self.call_timeout:g} s")
                 st = ray.get(refs[name], timeout=0)
+                st["attempt_frames"] = st["frames"]  # this attempt's; frames: all of them
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as err:
                 st = {
                     **self._last.get(name, {"name": name}),
@@ -417,20 +441,45 @@ class Cluster:
                     "error": type(err).__name__,
                 }
             st["restarts"] = self._attempts[name]
+            st["frames"] = self._frames_before.get(name, 0) + int(st.get("attempt_frames", 0))
             if st["state"] in ("died", "failed") and not self._stop.is_set():
-                if self._attempts[name] < stream.max_restarts:
-                    log.warning("stream %s %s (%s); restarting", name, st["state"], st.get("error"))
-                    try:
-                        ray.kill(self._actors[name], no_restart=True)
-                    except Exception:  # already gone
-                        log.debug("stream %s: kill of a dead actor failed", name)
-                    self._launch(stream, self._attempts[name] + 1)
-                    st = {**st, "state": "restarting", "restarts": self._attempts[name]}
-                else:
-                    st["state"] = "gave up"
+                st = self._failed(stream, st)
             self._last[name] = st
             out.append(st)
         return out
+
+    def _failed(self, stream: StreamConfig, st: dict[str, Any]) -> dict[str, Any]:
+        """Schedule the restart of a failed stream after its back-off, or give it up."""
+        name = stream.name
+        frames = int(st.get("attempt_frames", 0))
+        self._failures[name] = 1 if frames else self._failures.get(name, 0) + 1
+        self._frames_before[name] = st["frames"]
+        if 0 <= stream.max_restarts < self._failures[name]:
+            return {**st, "state": "gave up"}
+        delay = min(MAX_RESTART_DELAY, stream.restart_delay * 2 ** (self._failures[name] - 1))
+        log.warning(
+            "stream %s %s (%s); restarting in %.0f s", name, st["state"], st.get("error"), delay
+        )
+        try:
+            self._ray().kill(self._actors[name], no_restart=True)
+        except Exception:  # already gone
+            log.debug("stream %s: kill of a dead actor failed", name)
+        self._due[name] = time.monotonic() + delay
+        return self._waiting(stream)
+
+    def _waiting(self, stream: StreamConfig) -> dict[str, Any]:
+        """The status of a stream waiting for its restart; starts it once the time has come."""
+        name = stream.name
+        if time.monotonic() >= self._due[name]:
+            del self._due[name]
+            self._launch(stream, self._attempts[name] + 1)
+        return {
+            **self._last.get(name, {"name": name}),
+            "state": "restarting",
+            "restarts": self._attempts[name],
+            "frames": self._frames_before.get(name, 0),
+            "attempt_frames": 0,
+        }
 
     def wait(
         self,

@@ -38,7 +38,7 @@ class FrameWindow:
         stride: keep every ``stride``-th pushed frame (the first one is kept).
         min_interval: if > 0, keep a frame only when at least this many seconds
             (by the timestamps given to :meth:`push`) passed since the last kept one;
-            replaces ``stride``.
+            replaces ``stride`` (the ``interval`` of DeepLS and RPCA).
     """
 
     def __init__(self, size: int, stride: int = 1, min_interval: float = 0.0) -> None:

@@ -50,6 +50,21 @@ def test_max_frames_and_stop_event():
     assert stats.frames == 10 and stats.interrupted
 
 
+def test_a_stop_that_cancels_a_live_read_is_an_interruption():
+    stop = threading.Event()
+
+    def frames():
+        for i in range(100):
+            if i == 6:  # the signal handler set the stop and cancelled the camera's wait
+                stop.set()
+                return
+            yield np.zeros((8, 8, 3), np.uint8)
+
+    with ArraySource(frames(), live=True) as src, ss.create("mog2") as seg:
+        stats = ss.run(src, {"m": seg}, [], stop=stop)
+    assert stats.frames == 6 and stats.interrupted
+
+
 def test_keyboard_interrupt_is_a_clean_stop():
     def frames():
         for i in range(100):

@@ -167,3 +167,43 @@ def test_a_second_serve_into_the_same_folders_needs_overwrite(tmp_path: Path):
         serve_config_from_dict(data, out=tmp_path)
     assert serve_once(overwrite=True)["state"] == "done"
     assert len(list((tmp_path / "w" / "masks").glob("bin*.png"))) == 5
+
+
+def test_failed_starts_back_off_and_a_stream_that_ran_starts_its_budget_over(
+    tmp_path: Path, monkeypatch
+):
+    import types
+
+    stream = {"name": "cam", "source": {"uri": "synthetic"}, "methods": ["mog2"]}
+    stream.update(max_restarts=2, restart_delay=0.05)
+    cfg = serve_config_from_dict({"streams": [stream]}, out=tmp_path)
+    cluster = Cluster(cfg)
+    launched: list[int] = []
+
+    def launch(stream, attempt):
+        launched.append(attempt)
+        cluster._attempts[stream.name] = attempt
+
+    monkeypatch.setattr(cluster, "_launch", launch)
+    monkeypatch.setattr(Cluster, "_ray", staticmethod(lambda: types.SimpleNamespace(kill=print)))
+    cluster._attempts["cam"], cluster._actors["cam"] = 0, None
+    cam = cfg.streams[0]
+
+    def fail(frames: int) -> dict:
+        st = {"name": "cam", "state": "failed", "frames": 0, "attempt_frames": frames}
+        st["frames"] = cluster._frames_before.get("cam", 0) + frames
+        return cluster._failed(cam, st)
+
+    def restart() -> float:
+        t0 = time.monotonic()
+        while cluster._waiting(cam) and "cam" in cluster._due:
+            time.sleep(0.005)
+        return time.monotonic() - t0
+
+    assert fail(frames=0)["state"] == "restarting" and restart() >= 0.04  # 1st failure: 0.05 s
+    assert fail(frames=0)["state"] == "restarting" and restart() >= 0.09  # 2nd in a row: 0.1 s
+    assert fail(frames=0)["state"] == "gave up"  # 3rd failed start in a row
+    cluster._failures["cam"] = 2
+    assert fail(frames=40)["state"] == "restarting"  # it ran: the budget starts over
+    assert cluster._failures["cam"] == 1 and cluster._frames_before["cam"] == 40
+    assert launched == [1, 2]

@@ -37,12 +37,11 @@ from streamseg.evaluation.cdnet import (
     evaluate_folder,
     find_sequences,
 )
-from streamseg.evaluation.metrics import Scores, valid_pixels
+from streamseg.evaluation.metrics import METRICS, Scores, valid_pixels
 from streamseg.jsonout import plain
 
 __all__ = ["SequenceResult", "Report", "benchmark", "score_results", "METRICS"]
 
-METRICS = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure")
 _BINS = np.linspace(0.0, 1.0, 101)
 
 
@@ -71,10 +70,7 @@ class SequenceResult:
             "fps": 1000.0 / self.ms_per_frame if self.ms_per_frame > 0 else float("nan"),
             "warm_up_frames": self.warm_up,
         }
-        out.update({k: getattr(self.scores, k) for k in METRICS})
-        out.update(
-            {"tp": self.scores.tp, "fp": self.scores.fp, "fn": self.scores.fn, "tn": self.scores.tn}
-        )
+        out.update(self.scores.as_dict())
         return out
 
 

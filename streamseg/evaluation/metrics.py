@@ -36,10 +36,13 @@ __all__ = [
     "GT_OUTSIDE",
     "GT_UNKNOWN",
     "GT_MOTION",
+    "METRICS",
     "valid_pixels",
 ]
 
 GT_STATIC, GT_SHADOW, GT_OUTSIDE, GT_UNKNOWN, GT_MOTION = 0, 50, 85, 170, 255
+#: CDnet's seven scores, in the order of its reports.
+METRICS = ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure")
 
 
 def _size(image: np.ndarray) -> str:
@@ -89,11 +92,8 @@ class Scores:
         return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
 
     def as_dict(self) -> dict[str, Any]:
-        """Counts and all scores, for JSON/CSV."""
-        out: dict[str, Any] = asdict(self)
-        for name in ("recall", "specificity", "fpr", "fnr", "pwc", "precision", "f_measure"):
-            out[name] = getattr(self, name)
-        return out
+        """The seven scores, then the counts, for JSON/CSV."""
+        return {**{name: getattr(self, name) for name in METRICS}, **asdict(self)}
 
 
 def valid_pixels(gt: np.ndarray, roi: np.ndarray | None = None) -> np.ndarray:

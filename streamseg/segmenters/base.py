@@ -18,6 +18,7 @@ import abc
 import dataclasses
 import logging
 import math
+import time
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -86,10 +87,14 @@ class Segmenter(abc.ABC):
         self.config = config if config is not None else self.Config()
         self._shape: tuple[int, ...] | None = None
         self._closed = False
+        #: The current frame's time in seconds (methods whose window samples by time read it).
+        self._timestamp = 0.0
 
     # -- the public, validated entry points ---------------------------------------------
 
-    def apply(self, image: np.ndarray, learning_rate: float = -1.0) -> np.ndarray:
+    def apply(
+        self, image: np.ndarray, learning_rate: float = -1.0, *, timestamp: float | None = None
+    ) -> np.ndarray:
         """Segment ``image`` and update the model, like ``cv2.BackgroundSubtractor.apply``.
 
         Args:
@@ -98,6 +103,10 @@ class Segmenter(abc.ABC):
                 without learning, 1 to reset the model to this frame first.
                 Methods with a native rate (mog2, knn) use values in between as
                 given; the others treat them as automatic.
+            timestamp: the frame's time in seconds (a run passes each frame's: a file's
+                presentation time, a live frame's arrival); ``None``: the time of the
+                call (``time.monotonic()``), which is the arrival of a live frame. Only
+                windows sampled by time (``interval``) read it.
 
         Returns:
             The mask, ``uint8 H×W``, 0 or 255.
@@ -115,11 +124,24 @@ class Segmenter(abc.ABC):
                 "learning_rate=0 needs mog2, rpca or deepls"
             )
         image = self._admit(image)
+        self._stamp(timestamp)
         return self._apply(image, rate)
 
-    def learn_one(self, image: np.ndarray) -> None:
-        """Update the model with one frame, without producing a mask."""
-        self._learn_one(self._admit(image))
+    def learn_one(self, image: np.ndarray, *, timestamp: float | None = None) -> None:
+        """Update the model with one frame, without a mask (``timestamp``: as in ``apply``)."""
+        image = self._admit(image)
+        self._stamp(timestamp)
+        self._learn_one(image)
+
+    def _stamp(self, timestamp: float | None) -> None:
+        if timestamp is None:
+            self._timestamp = time.monotonic()
+            return
+        if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+            raise ConfigError(f"timestamp must be a number of seconds, got {timestamp!r}")
+        if not math.isfinite(timestamp):
+            raise ConfigError(f"timestamp must be finite, got {timestamp}")
+        self._timestamp = float(timestamp)
 
     def predict_one(self, image: np.ndarray) -> np.ndarray:
         """Segment one frame without changing the model (all zeros while not :attr:`ready`)."""

@@ -238,6 +238,8 @@ class RPCA(Segmenter):
             window: frames in the sliding window.
             stride: keep every ``stride``-th frame in the window, so it spans
                 ``window × stride`` frames (several seconds at 25 fps).
+            interval: if > 0, sample the window by time instead, as DeepLS's ``interval``
+                (seconds between two kept frames); 0: by ``stride``.
             refresh_every: frames between two window solves (once the window is full;
                 while it fills, every kept frame triggers a solve).
             max_rank: largest background rank kept.
@@ -258,6 +260,7 @@ class RPCA(Segmenter):
         gray: bool = True
         window: int = 24
         stride: int = 4
+        interval: float = 0.0
         refresh_every: int = 8
         max_rank: int = 6
         lam_scale: float = 1.0
@@ -271,6 +274,7 @@ class RPCA(Segmenter):
             check(self.area >= 64, "area must be >= 64 pixels")
             check(self.window >= 2, f"window must be >= 2, got {self.window}")
             check(self.stride >= 1, "stride must be >= 1")
+            check(self.interval >= 0, "interval must be >= 0 seconds (0: by stride)")
             check(self.refresh_every >= 1, "refresh_every must be >= 1")
             check(self.max_rank >= 1, "max_rank must be >= 1")
             check(self.lam_scale > 0, "lam_scale must be > 0")
@@ -297,7 +301,7 @@ class RPCA(Segmenter):
         self._wait_solver()
         pending = getattr(self, "_error", None)
         c = self.config
-        self._window = FrameWindow(c.window, c.stride)
+        self._window = FrameWindow(c.window, c.stride, c.interval)
         self._size: tuple[int, int] | None = None
         self._basis: np.ndarray | None = None  # P × r, orthonormal columns
         self._since_refresh = 0
@@ -363,7 +367,9 @@ class RPCA(Segmenter):
     def _learn_one(self, image: np.ndarray) -> None:
         self._raise_pending()
         x = self._prepare(image)
-        self._window.push(x)
+        # Timestamps only when sampling by time: the warm start matches a window's frames
+        # to the last solve's by them, and push positions are unique where times may not be.
+        self._window.push(x, self._timestamp if self.config.interval > 0 else None)
         self._since_refresh += 1
         filling = not self._window.full
         if len(self._window) < 2 or self._window.version == self._solved_version:

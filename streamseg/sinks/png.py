@@ -71,11 +71,14 @@ class PngMaskSink(Sink):
     Args:
         folder: the output folder (created).
         method: which method's mask (``None``: the only one).
+        offset: added to every frame's number (a restarted live stream numbers its masks
+            after those written before the restart).
     """
 
-    def __init__(self, folder: str | Path, method: str | None = None) -> None:
+    def __init__(self, folder: str | Path, method: str | None = None, offset: int = 0) -> None:
         super().__init__(method)
         self.folder = Path(folder).absolute()  # BGSLibrary chdirs for a moment (_bgslibrary)
+        self.offset = offset
         self.written = 0
 
     def _open(self) -> None:
@@ -88,7 +91,7 @@ class PngMaskSink(Sink):
         ok, buf = cv2.imencode(".png", mask, [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if not ok:
             raise SinkError(f"cannot encode the mask of frame {frame.index} as PNG")
-        atomic_write(self.folder / f"bin{frame.number:06d}.png", buf.tobytes())
+        atomic_write(self.folder / f"bin{frame.number + self.offset:06d}.png", buf.tobytes())
         self.written += 1
 
     def __repr__(self) -> str:

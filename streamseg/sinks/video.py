@@ -75,7 +75,7 @@ class VideoWriter:
         suffix = self.path.suffix.lower()
         if suffix in (".mp4", ".mov", ".m4v"):
             options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
-        elif suffix in (".mkv", ".webm"):
+        elif suffix == ".mkv":
             # A cluster is held in memory until it closes (5 s by default): one second,
             # like the keyframe interval, bounds what a kill costs.
             options["cluster_time_limit"] = "1000"

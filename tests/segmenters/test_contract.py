@@ -203,3 +203,19 @@ def test_frames_below_the_minimum_size_are_refused(name):
     message = f"at least {w}x{h}" if h > 2 else "degenerate shape"  # 2x2: check_image's own
     with make(name) as seg, pytest.raises(FrameError, match=message):
         seg.apply(np.zeros((h - 1, w, 3), np.uint8))
+
+
+def test_a_timestamp_must_be_a_finite_number(name):
+    with make(name) as seg:
+        for bad in ("soon", float("nan"), True):
+            with pytest.raises(ConfigError, match="timestamp must be"):
+                seg.apply(frames(1)[0], timestamp=bad)
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m in ("deepls", "slnet", "rpca")])
+def test_a_window_sampled_by_time_keeps_one_frame_per_interval(method):
+    params = {**ss.registry.method_class(method)._unit_test_params(), "window": 20}
+    with ss.create(method, **params, interval=0.5) as seg:
+        for t, image in enumerate(frames(24)):
+            seg.apply(image, timestamp=t * 0.125)  # 8 frames a second: every 4th is kept
+        assert len(seg._window) == 6

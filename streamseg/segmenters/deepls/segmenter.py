@@ -115,6 +115,11 @@ class DeepLS(Segmenter):
             window: frames in the sliding window (the batch of each step).
             stride: keep every ``stride``-th frame in the window, so it spans
                 ``window × stride`` frames.
+            interval: if > 0, sample the window by time instead: keep a frame when at
+                least this many seconds passed since the last one kept (by the frames'
+                timestamps: see :meth:`~streamseg.segmenters.base.Segmenter.apply`), so
+                the window spans ``window × interval`` seconds whatever the frame rate or
+                the frames a live source drops; 0: by ``stride``.
             min_frames: frames the window needs before training starts.
             steps_per_round: gradient steps per round.
             paste: probability that each frame of a training batch gets one synthetic
@@ -171,6 +176,7 @@ class DeepLS(Segmenter):
         mode: Literal["async", "sync"] = "async"
         window: int = 32
         stride: int = 4
+        interval: float = 0.0
         min_frames: int = 4
         steps_per_round: int = 1
         paste: float = 1.0
@@ -202,6 +208,7 @@ class DeepLS(Segmenter):
             check(self.max_steps_per_s >= 0, "max_steps_per_s must be >= 0")
             check(self.window >= 2, f"window must be >= 2, got {self.window}")
             check(self.stride >= 1, "stride must be >= 1")
+            check(self.interval >= 0, "interval must be >= 0 seconds (0: by stride)")
             check(2 <= self.min_frames <= self.window, "min_frames must be in 2..window")
             check(self.steps_per_round >= 1, "steps_per_round must be >= 1")
             check(0 <= self.paste <= 1, f"paste must be in [0, 1], got {self.paste}")
@@ -263,7 +270,7 @@ class DeepLS(Segmenter):
         self._seen = 0
         if self._window is None and self._net.context_channels:
             # A frozen model that sees the window context still needs the window.
-            self._window = FrameWindow(self.config.window, self.config.stride)
+            self._window = self._new_window()
 
     def _load_onnx(self, path: Any) -> None:
         from streamseg.errors import ModelError
@@ -373,7 +380,7 @@ class DeepLS(Segmenter):
             data = template.fill(trainer.eval_model(), {"version": version})
             runner.swap(runner.build(data, f"online model v{version}"), version)
 
-        self._window = FrameWindow(c.window, c.stride)
+        self._window = self._new_window()
         self._learner = OnlineLearner(
             trainer,
             self._window,
@@ -416,12 +423,15 @@ class DeepLS(Segmenter):
                 held = _dilate(held)
                 x = np.where(held if x.ndim == 2 else held[..., None], self._median(), x)
                 x = x.astype(np.float32)
-        kept = self._window.push(x)
+        kept = self._window.push(x, self._timestamp)
         outline = self._outliner()
         if kept and outline is not None:
             outline.update(seg.frame, held_full)  # one grey level per frame the window keeps
         if self._learner is not None:
             self._learner.after_frame()
+
+    def _new_window(self) -> FrameWindow:
+        return FrameWindow(self.config.window, self.config.stride, self.config.interval)
 
     # -- inference --------------------------------------------------------------------------
 
