@@ -28,16 +28,43 @@ log = logging.getLogger("streamseg")
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
 
 
+#: Width of tables written to a file or pipe (a log, systemd's journal): rich's 80 columns
+#: cut a stream's error to one word per row, and nothing there wraps lines anyway.
+_FILE_WIDTH = 200
+
+
+#: -q: no summaries, progress or notes on stderr (errors are written by main(), not here).
+_QUIET = False
+
+
 def _stderr_console() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True)
+    width = None if sys.stderr.isatty() else _FILE_WIDTH
+    return Console(stderr=True, width=width, quiet=_QUIET)
+
+
+def _show_progress() -> bool:
+    """Progress bars by default: on a terminal, unless -q."""
+    return sys.stderr.isatty() and not _QUIET
 
 
 def _stdout_console() -> Any:
     from rich.console import Console
 
-    return Console()
+    return Console(width=None if sys.stdout.isatty() else _FILE_WIDTH)
+
+
+def _refuse_input_as_output(out: str, *inputs: str | None) -> None:
+    """Refuse ``--out`` when it is one of the command's input files (it would be destroyed)."""
+    from streamseg.errors import ConfigError
+    from streamseg.sources import local_path
+
+    target = Path(out).expanduser().resolve()
+    for given in inputs:
+        path = local_path(given) if given else None
+        if path is not None and path.exists() and path.resolve() == target:
+            raise ConfigError(f"--out {out} is the input {given} itself; write it elsewhere")
 
 
 class _Stopper:
@@ -138,6 +165,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    global _QUIET
+    _QUIET = quiet
     _setup_logging(verbose, quiet)
 
 
@@ -189,7 +218,8 @@ def _resolve_run(
 def _stats_table(stats: Any, title: str) -> Any:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    # As wide as its title at least: rich wraps a title at the table's width.
+    table = Table(title=title, title_justify="left", min_width=len(title))
     for col in ("method", "ms/frame", "fps", "p99 ms", "warm-up"):
         table.add_column(col, justify="right" if col != "method" else "left")
     for m in stats.methods.values():
@@ -204,7 +234,8 @@ def _agreement_table(masks_iou: dict[tuple[str, str], float]) -> Any:
     from rich.table import Table
 
     names = sorted({a for a, _ in masks_iou} | {b for _, b in masks_iou})
-    table = Table(title="agreement (mean IoU of masks)", title_justify="left")
+    title = "agreement (mean IoU of masks)"
+    table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("")
     for n in names:
         table.add_column(n, justify="right")
@@ -343,7 +374,7 @@ def run_cmd(
                 raise ConfigError(f"{spec.name}.save: {save} is a folder, not a file (model.pt)")
             ensure_writable_dir(Path(save).resolve().parent)
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = _show_progress()
     agreement = _Agreement() if len(cfg.methods) > 1 else None
     with _Stopper() as stopper:
 
@@ -430,7 +461,7 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
         stats = run_config(
             cfg,
             stop=stopper.event,
-            progress=sys.stderr.isatty() if progress is None else progress,
+            progress=_show_progress() if progress is None else progress,
             on_frame=score,
             on_open=on_open,
         )
@@ -498,13 +529,16 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
 )
 @click.option(
     "--warm-up",
-    default=50,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=0),
-    help="Frames left unscored first: temporalROI.txt starts at N+1 (CDnet counts from 1).",
+    help="Frames left unscored first: temporalROI.txt starts at N+1 (CDnet counts from 1). "
+    "[default: 50, half the frames of a shorter scene]",
 )
 @click.option(
     "--video/--no-video", default=True, show_default=True, help="Also write OUT/synthetic.mp4."
+)
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the sequence already in OUT (refused otherwise)."
 )
 def synth_cmd(
     out: str,
@@ -513,12 +547,33 @@ def synth_cmd(
     seed: int,
     noise: float,
     illumination_jump_at: int | None,
-    warm_up: int,
+    warm_up: int | None,
     video: bool,
+    overwrite: bool,
 ) -> int:
     """Write the synthetic scene as a CDnet-layout sequence (and a video) in OUT."""
+    from streamseg.errors import ConfigError
     from streamseg.sources import parse_synthetic
     from streamseg.sources.synthetic import write_sequence
+
+    if warm_up is None:
+        warm_up = min(50, frames // 2)
+    if warm_up >= frames:
+        raise ConfigError(
+            f"--warm-up {warm_up} leaves none of the {frames} frames to score; "
+            "give fewer warm-up frames than --frames"
+        )
+    earlier = [
+        *Path(out).glob("input/in*.png"),
+        *Path(out).glob("groundtruth/gt*.png"),
+    ]
+    if earlier and not overwrite:
+        # A shorter sequence over a longer one leaves a mixture of the two (of two sizes,
+        # perhaps) that run and eval would take for one.
+        raise ConfigError(
+            f"{out} already holds a sequence ({len(earlier)} images); "
+            "--overwrite to replace it, or write elsewhere"
+        )
 
     scene = parse_synthetic(
         f"synthetic:frames={frames},size={size},seed={seed},noise={noise}"
@@ -528,7 +583,9 @@ def synth_cmd(
             else ""
         )
     )
-    write_sequence(scene, Path(out), warm_up=min(warm_up, frames - 1), video=video)
+    for path in earlier:
+        path.unlink()
+    write_sequence(scene, Path(out), warm_up=warm_up, video=video)
     _stderr_console().print(
         f"wrote {frames} frames to {out}/ (input/, groundtruth/, ROI.bmp, "
         f"temporalROI.txt{', synthetic.mp4' if video else ''})"
@@ -588,7 +645,6 @@ def eval_cmd(
     Per sequence, per category and overall (mean over categories, as CDnet reports):
     recall, specificity, FPR, FNR, PWC, precision, F-measure, and ms/frame.
     """
-    from streamseg.config import params_from_overrides
     from streamseg.errors import ConfigError
     from streamseg.evaluation.benchmark import benchmark, score_results
     from streamseg.evaluation.report import markdown, write_report
@@ -602,22 +658,12 @@ def eval_cmd(
     if results is not None:
         report = score_results(path, results, allow_missing=allow_missing)
     else:
-        names = _split_methods(method)
-        params: dict[str, dict[str, Any]] = {n: {} for n in names}
-        for name in names:
-            if name in ("deepls", "slnet"):
-                params[name]["mode"] = "sync"  # reproducible scores
-        for key, value in params_from_overrides(overrides).items():
-            if key not in params or not isinstance(value, dict):
-                raise ConfigError(
-                    f"--set {key}...: use METHOD.KEY=VALUE with METHOD in {', '.join(names)}"
-                )
-            params[key].update(value)
-        from streamseg.registry import method_config
+        from streamseg.registry import method_overrides
 
-        for name in names:
-            method_config(name, params[name])  # fail fast on a bad parameter
-        show = sys.stderr.isatty() if progress is None else progress
+        names = _split_methods(method)
+        sync = {n: {"mode": "sync"} for n in names if n in ("deepls", "slnet")}  # reproducible
+        params = method_overrides(overrides, names, sync)
+        show = _show_progress() if progress is None else progress
         from rich.progress import Progress
 
         with (
@@ -682,6 +728,13 @@ def eval_cmd(
     show_default=True,
     help="Compare the objective reached with the RPCA optimum on the same frames.",
 )
+@click.option(
+    "--max-frames",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Decode at most N frames (needed for a live stream, which never ends).",
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bars.")
 def train_cmd(
     source: str,
@@ -689,6 +742,7 @@ def train_cmd(
     method: str,
     overrides: tuple[str, ...],
     rpca: bool,
+    max_frames: int | None,
     progress: bool | None,
 ) -> int:
     """Train a DeepLS model on a clip (no labels): frames sampled across SOURCE.
@@ -718,8 +772,9 @@ def train_cmd(
         raise ConfigError(
             f"train.frames must be >= net.stack ({cfg.net.stack}) for slnet: a batch holds a stack"
         )
+    _refuse_input_as_output(out, source)
     ensure_writable_dir(Path(out).resolve().parent)
-    show = sys.stderr.isatty() if progress is None else progress
+    show = _show_progress() if progress is None else progress
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = _stderr_console()
@@ -736,14 +791,22 @@ def train_cmd(
         Progress(*columns, console=console, disable=not show) as bar,
     ):
         stopper.source = src
+        if src.info.is_live and max_frames is None:
+            raise ConfigError(
+                f"{source} is a live stream, which never ends: give --max-frames N "
+                "(the frames to record and train on)"
+            )
         total = src.info.frame_count
-        task = bar.add_task("decoding", total=total, info="")
+        if total and max_frames is not None:
+            total = min(total, max_frames)
+        task = bar.add_task("decoding", total=total or max_frames, info="")
         frames, indices = collect_clip(
             src,
             max(tc.pool, tc.frames),
             cfg.area,
             cfg.net.colour,
             on_frame=lambda i: bar.update(task, completed=i + 1),
+            max_frames=max_frames,
         )
         bar.update(task, completed=total)
         # The loss is a nuclear norm over frames: it needs a batch of them (SLNet: a stack).
@@ -844,6 +907,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
 
     if calibrate is not None and not int8:
         raise ConfigError("--calibrate only applies with --int8")
+    _refuse_input_as_output(out, model, calibrate)
     ckpt = load_checkpoint(model)
     net, torch_model = model_from_checkpoint(ckpt, model)
     inputs = None
@@ -866,6 +930,7 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
             raise ConfigError(
                 f"the clip {model} was trained on, {err} (pass --calibrate SOURCE)"
             ) from None
+        _refuse_input_as_output(out, calibrate)  # the clip the checkpoint names
     ensure_writable_dir(Path(out).resolve().parent)
     data = checkpoint_bytes(ckpt, net, torch_model)
     if inputs is not None:
@@ -937,7 +1002,7 @@ def serve_cmd(
     from streamseg.sinks.png import atomic_write
 
     cfg = load_serve_config(config, out=out, max_frames=max_frames, overwrite=overwrite)
-    show = sys.stderr.isatty() if live is None else live
+    show = _show_progress() if live is None else live
     console = _stderr_console()
     statuses: list[dict[str, Any]] = []
     with _Stopper() as stopper, Cluster(cfg, address=address, num_cpus=num_cpus) as cluster:
@@ -955,6 +1020,8 @@ def serve_cmd(
                     atomic_write(Path(status_json), dumps(current, indent=2).encode())
 
             cluster.wait(on_status=on_status, stop=stopper.event)
+            cluster.stop()  # every stream finalised: the statuses say how each ended
+            on_status(cluster.statuses or statuses)
     if not show:
         console.print(status_table(statuses))
     if stopper.stopped:

@@ -141,7 +141,10 @@ def _progress(total: int | None, enabled: bool) -> Any:
     else:
         columns += [TextColumn("{task.completed} frames"), TimeElapsedColumn()]
     columns.append(TextColumn("{task.fields[fps]}"))
-    return Progress(*columns, transient=False)
+    from rich.console import Console
+
+    # On stderr, like every message: stdout carries the results (tables, JSON).
+    return Progress(*columns, console=Console(stderr=True), transient=False)
 
 
 def run(
@@ -297,8 +300,15 @@ def _sink_path(sink: Sink) -> tuple[str, Path] | None:
     return None
 
 
-def check_outputs(source_uri: str, sinks: Sequence[Sink]) -> None:
+def check_outputs(
+    source_uri: str, sinks: Sequence[Sink], files: Sequence[tuple[str, Path]] = ()
+) -> None:
     """Refuse outputs that would destroy the input or one another, before any is created.
+
+    Args:
+        source_uri: the input.
+        sinks: the outputs of :func:`build_sinks`.
+        files: other outputs, as ``(what names it, path)`` (a method's checkpoint).
 
     Raises:
         SinkError: an output is the input (a video written over the file it reads, masks
@@ -315,11 +325,8 @@ def check_outputs(source_uri: str, sinks: Sequence[Sink]) -> None:
         if (source / "input").is_dir():
             inputs.add((source / "input").resolve())  # a CDnet sequence root reads input/
     seen: dict[Path, str] = {}
-    for sink in sinks:
-        named = _sink_path(sink)
-        if named is None:
-            continue
-        option, path = named
+    named_sinks = [named for sink in sinks if (named := _sink_path(sink)) is not None]
+    for option, path in [*named_sinks, *files]:
         where = path.resolve()
         if where in inputs:
             raise SinkError(f"{option} {path} is the input itself; write the output elsewhere")
@@ -403,7 +410,12 @@ def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
     """
     # The fps only changes the videos' rate, which no check looks at.
     planned = build_sinks(config.outputs, [m.name for m in config.methods], 25.0)
-    check_outputs(config.source.uri, planned)
+    checkpoints = [
+        (f"methods.{m.name}.save", Path(save).expanduser())
+        for m in config.methods
+        if (save := getattr(m.config, "save", None))
+    ]
+    check_outputs(config.source.uri, planned, checkpoints)
     if not resume:
         _refuse_earlier_masks(config.outputs, planned)
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from streamseg.config import at_path, build, config_fields
 from streamseg.errors import ConfigError
 from streamseg.segmenters.base import Segmenter
 
-__all__ = ["register", "create", "available", "method_class", "method_config"]
+__all__ = ["register", "create", "available", "method_class", "method_config", "method_overrides"]
 
 S = TypeVar("S", bound=type[Segmenter])
 
@@ -112,6 +112,46 @@ def method_config(
         return build(cls.Config, params)
     except ConfigError as err:
         raise at_path(err, cls.Config, name) from None
+
+
+def method_overrides(
+    overrides: Sequence[str],
+    names: Sequence[str],
+    base: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per-method parameters from ``METHOD.KEY=VALUE`` items, each checked against its method.
+
+    With one method, ``KEY=VALUE`` (without the method's name) is accepted too.
+
+    Args:
+        overrides: the ``--set`` items.
+        names: the methods of the run; an item naming another is an error.
+        base: parameters the items are laid over (e.g. ``{"deepls": {"mode": "sync"}}``).
+
+    Raises:
+        ConfigError: an item for no method of the run, or a bad parameter (named).
+
+    Example:
+        >>> method_overrides(["deepls.net.width=8", "mog2.history=50"], ["deepls", "mog2"])
+        {'deepls': {'net': {'width': 8}}, 'mog2': {'history': 50}}
+        >>> method_overrides(["paste=0"], ["deepls"])
+        {'deepls': {'paste': 0}}
+    """
+    from streamseg.config import params_from_overrides
+
+    params = {n: dict((base or {}).get(n, {})) for n in names}
+    given = params_from_overrides(overrides)
+    if len(names) == 1 and given and not set(given) & set(available()):
+        given = {names[0]: given}  # the one method's KEY=VALUE
+    for key, value in given.items():
+        if key not in params or not isinstance(value, dict):
+            raise ConfigError(
+                f"--set {key}...: use METHOD.KEY=VALUE with METHOD in {', '.join(names)}"
+            )
+        params[key].update(value)
+    for name in names:
+        method_config(name, params[name])  # fail fast, naming the method and parameter
+    return params
 
 
 def create(name: str, config: Any | None = None, **params: Any) -> Segmenter:

@@ -504,14 +504,19 @@ class Cluster:
         (a local one stops; from a joined cluster the driver disconnects)."""
         self._stop.set()
         ray = self._ray()
-        refs = []
-        for actor in self._actors.values():
+        refs = {}
+        for name, actor in self._actors.items():
+            if name in self._due or self._last.get(name, {}).get("state") == "gave up":
+                continue  # nothing runs there
             try:
-                refs.append(actor.stop.remote(timeout))
+                refs[name] = actor.stop.remote(timeout)
             except Exception:  # a dead actor cannot be asked
                 log.debug("could not ask an actor to stop", exc_info=True)
         if refs:
-            ray.wait(refs, num_returns=len(refs), timeout=timeout + 5)
+            done, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout + 5)
+            for name, ref in refs.items():
+                if ref in done:
+                    self._final_status(name, ref)
         for actor in self._actors.values():
             try:
                 ray.kill(actor, no_restart=True)
@@ -521,6 +526,23 @@ class Cluster:
         if self._started_ray:
             ray.shutdown()
             self._started_ray = False
+
+    def _final_status(self, name: str, ref: Any) -> None:
+        """Keep the status an actor answered to stop() (its frames and state as it ended)."""
+        try:
+            st = self._ray().get(ref, timeout=0)
+        except Exception:  # it died meanwhile: the last poll's status stays
+            log.debug("stream %s: no final status", name, exc_info=True)
+            return
+        st["attempt_frames"] = st["frames"]
+        st["frames"] = self._frames_before.get(name, 0) + st["frames"]
+        st["restarts"] = self._attempts.get(name, 0)
+        self._last[name] = st
+
+    @property
+    def statuses(self) -> list[dict[str, Any]]:
+        """The latest status of every stream (after :meth:`stop`: as each ended)."""
+        return [self._last[s.name] for s in self.config.streams if s.name in self._last]
 
     def __enter__(self) -> Cluster:
         self.start()

@@ -665,6 +665,29 @@ def test_train_refuses_what_cannot_train_before_it_starts(tmp_path: Path, capsys
     assert not Path(out).exists()
 
 
+def test_no_command_writes_over_its_own_input(tmp_path: Path, capsys):
+    import shutil
+
+    from streamseg.models import builtin_checkpoint
+
+    seq = tmp_path / "seq"
+    assert main(["synth", str(seq), "--frames", "6", "--size", "64x48"]) == 0
+    video, model = seq / "synthetic.mp4", tmp_path / "model.pt"
+    shutil.copy(builtin_checkpoint("unet"), model)
+    before = {p: p.read_bytes() for p in (video, model)}
+    commands = [
+        ["run", "-s", str(video), "-m", "deepls", "--save-checkpoint", str(video)],
+        ["train", str(video), "--out", str(video), "--set", "train.steps=1"],
+        ["export", str(model), "--out", str(model)],
+        ["export", str(model), "--out", str(video), "--int8", "--calibrate", str(video)],
+    ]
+    for args in commands:
+        capsys.readouterr()
+        assert main([*args, *(["--no-progress"] if args[0] != "export" else [])]) == 2, args
+        assert "itself" in capsys.readouterr().err, args
+    assert all(p.read_bytes() == data for p, data in before.items())
+
+
 def test_a_second_run_into_a_masks_folder_needs_overwrite(tmp_path: Path, capsys):
     args = ["run", "-s", "synthetic:frames=4,size=64x48", "-m", "mog2", "--no-progress"]
     args += ["--masks", str(tmp_path / "m")]
@@ -673,3 +696,59 @@ def test_a_second_run_into_a_masks_folder_needs_overwrite(tmp_path: Path, capsys
     assert main(args) == 2
     assert "--overwrite to replace them" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
+
+
+def test_quiet_runs_print_nothing_and_the_progress_bar_never_reaches_stdout(tmp_path: Path):
+    cmd = [sys.executable, "-m", "streamseg", "-q", "run", "-s", "synthetic:frames=20,size=64x48"]
+    cmd += ["-m", "mog2,knn", "--masks", str(tmp_path / "m")]
+    quiet = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    cmd.remove("-q")
+    loud = subprocess.run([*cmd, "--progress", "--overwrite"], capture_output=True, text=True)
+    assert loud.returncode == 0 and loud.stdout == "", loud.stdout
+    assert "agreement (mean IoU of masks)\n" in loud.stderr  # a title on one line
+
+
+def test_synth_refuses_to_mix_two_sequences_and_an_unscorable_warm_up(tmp_path: Path, capsys):
+    seq = tmp_path / "seq"
+    args = ["synth", str(seq), "--size", "64x48", "--no-video"]
+    assert main([*args, "--frames", "12"]) == 0
+    assert (seq / "temporalROI.txt").read_text() == "7 12\n"  # half of a short scene
+    assert main([*args, "--frames", "4"]) == 2
+    assert "--overwrite to replace it" in capsys.readouterr().err
+    assert main([*args, "--frames", "4", "--overwrite"]) == 0
+    assert len(list((seq / "input").glob("in*.png"))) == 4
+    assert len(list((seq / "groundtruth").glob("gt*.png"))) == 4
+    assert main([*args, "--frames", "4", "--overwrite", "--warm-up", "4"]) == 2
+    assert "leaves none of the 4 frames to score" in capsys.readouterr().err
+
+
+def test_train_on_a_live_stream_needs_a_frame_limit(rtsp_server, tmp_path: Path, capsys):
+    out = tmp_path / "m.pt"
+    args = ["train", rtsp_server.url, "--out", str(out), "--no-progress", "--no-rpca"]
+    assert main(args) == 2
+    assert "live stream, which never ends: give --max-frames N" in capsys.readouterr().err
+    steps = ["--set", "train.steps=2", "--set", "train.frames=4", "--set", "net.width=4"]
+    assert main([*args, "--max-frames", "12", *steps]) == 0
+    assert out.exists()
+
+
+def test_serve_reports_how_each_stream_ended_after_a_stop(tmp_path: Path):
+    pytest.importorskip("ray")
+    cfg = tmp_path / "cams.yaml"
+    cfg.write_text(
+        "streams:\n"
+        "  - name: cam\n"
+        "    source: {uri: 'synthetic:frames=100000,size=64x48'}\n"
+        "    methods: [mog2]\n"
+    )
+    status = tmp_path / "status.json"
+    args = ["serve", str(cfg), "--out", str(tmp_path / "out"), "--num-cpus", "2"]
+    args += ["--status-json", str(status), "--no-live"]
+    masks = tmp_path / "out" / "cam" / "masks"
+    returncode, err = _signal_after_40_masks(args, masks, signal.SIGINT)
+    assert returncode == 130, err
+    (final,) = json.loads(status.read_text())
+    written = len(list(masks.glob("bin*.png")))
+    # Not the last poll's "running": the state and frames the stream ended with.
+    assert final["state"] == "stopped" and final["frames"] == written >= 40

@@ -16,20 +16,33 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from _common import frame_size, positive_int, run_tool
 
 from streamseg.jsonout import dumps
 
 
-def recovery(f: np.ndarray, jump: int, before: int, smooth: int, share: float) -> int | None:
-    """Frames after ``jump`` until the smoothed F is back to ``share`` of its level before."""
+def recovery(
+    f: np.ndarray, jump: int, before: int, smooth: int, share: float
+) -> tuple[int | None, int | None]:
+    """Frames after ``jump`` until the smoothed F is back to ``share`` of its level before.
+
+    Returns:
+        ``(first, sustained)``: the first frame it is back, and the frame from which it
+        stays back until the end (None: never). A model that comes back and then drops
+        again (when the window's median crosses over to the new scene) has a ``first``
+        well before its ``sustained``.
+    """
     level = float(np.nanmean(f[max(0, jump - before) : jump]))
     kernel = np.ones(smooth) / smooth
     after = np.convolve(np.nan_to_num(f[jump:]), kernel, mode="valid")
-    hits = np.nonzero(after >= share * level)[0]
-    return int(hits[0] + smooth - 1) if hits.size else None
+    back = after >= share * level
+    hits, misses = np.nonzero(back)[0], np.nonzero(~back)[0]
+    first = int(hits[0] + smooth - 1) if hits.size else None
+    if not back[-1]:
+        return first, None
+    return first, int((misses[-1] + 1 if misses.size else 0) + smooth - 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,13 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--methods", default="deepls,rpca,mog2", help="comma-separated registry names"
     )
-    parser.add_argument("--frames", type=int, default=600, help="frames of the scene")
+    parser.add_argument("--frames", type=positive_int, default=600, help="frames of the scene")
     parser.add_argument(
         "--jump-at", type=int, default=300, help="frame where the scene becomes 30 %% brighter"
     )
-    parser.add_argument("--size", default="320x240", help="frame size WxH")
+    parser.add_argument("--size", type=frame_size, default="320x240", help="frame size WxH")
     parser.add_argument(
-        "--smooth", type=int, default=10, help="frames F is averaged over before it is compared"
+        "--smooth",
+        type=positive_int,
+        default=10,
+        help="frames F is averaged over before it is compared",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic scene")
     parser.add_argument(
@@ -58,15 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--plot", default=None, help="write the F-over-time plot here (PNG)")
     args = parser.parse_args(argv)
+    if not 100 <= args.jump_at <= args.frames - 200:
+        parser.error(
+            "--jump-at needs 100 frames before it and 200 after it (F before, then the "
+            f"recovery): use 100 <= --jump-at <= --frames - 200 ({args.frames - 200})"
+        )
 
     import torch
 
     import streamseg as ss
-    from streamseg.config import params_from_overrides
     from streamseg.evaluation.metrics import Confusion
+    from streamseg.registry import method_overrides
 
     torch.set_num_threads(1)
-    w, h = (int(v) for v in args.size.split("x"))
+    w, h = args.size
+    methods = [m for m in args.methods.split(",") if m]
+    sync = {m: {"mode": "sync"} for m in methods if m in ("deepls", "slnet")}
+    params = method_overrides(args.set, methods, sync)
     scene = ss.SyntheticScene(
         width=w,
         height=h,
@@ -75,11 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         illumination_jump_at=args.jump_at,
         illumination_jump=0.3,
     )
-    params: dict[str, dict[str, Any]] = params_from_overrides(args.set)
-    params.setdefault("deepls", {}).setdefault("mode", "sync")
     curves: dict[str, np.ndarray] = {}
     results = {}
-    for method in args.methods.split(","):
+    for method in methods:
         f = np.full(args.frames, np.nan)
         t0 = time.perf_counter()
         with ss.create(method, **params.get(method, {})) as seg:
@@ -89,12 +111,14 @@ def main(argv: list[str] | None = None) -> int:
                 if truth.any():
                     f[t] = Confusion().update(mask, truth).f_measure
         curves[method] = f
-        frames = recovery(f, args.jump_at, 100, args.smooth, 0.9)
+        frames, sustained = recovery(f, args.jump_at, 100, args.smooth, 0.9)
         results[method] = {
             "f_before": float(np.nanmean(f[args.jump_at - 100 : args.jump_at])),
-            "f_after_100": float(np.nanmean(f[args.jump_at + 100 : args.jump_at + 200])),
+            "f_first_100": float(np.nanmean(f[args.jump_at : args.jump_at + 100])),
+            "f_100_to_200": float(np.nanmean(f[args.jump_at + 100 : args.jump_at + 200])),
             "recovery_frames": frames,
             "recovery_seconds": None if frames is None else frames / scene.fps,
+            "sustained_recovery_frames": sustained,
             "seconds": time.perf_counter() - t0,
         }
         print(method, results[method], file=sys.stderr, flush=True)
@@ -135,4 +159,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+from _common import frame_sizes, positive_int, run_tool
 
 import streamseg as ss
 from streamseg.jsonout import dumps
@@ -173,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         default="deepls,deepls:frozen,rpca,mog2,knn",
         help="comma-separated method names (with :frozen/:int8/:sync variants)",
     )
-    parser.add_argument("--sizes", default="320x240,640x480", help="comma-separated WxH")
-    parser.add_argument("--frames", type=int, default=600, help="frames per video")
+    parser.add_argument(
+        "--sizes", type=frame_sizes, default="320x240,640x480", help="comma-separated WxH"
+    )
+    parser.add_argument("--frames", type=positive_int, default=600, help="frames per video")
     parser.add_argument(
         "--frames-from", default=None, help="image folder for the test video (default: synthetic)"
     )
@@ -188,14 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
-    from streamseg.config import params_from_overrides
+    from streamseg.registry import method_overrides
 
-    params: dict[str, dict[str, Any]] = params_from_overrides(args.set)
     methods = [m for m in args.methods.split(",") if m]
+    unknown = [m for m in methods if ":" in m and m not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}: use one of {', '.join(VARIANTS)}")
+    params = method_overrides(args.set, list(dict.fromkeys(m.split(":")[0] for m in methods)))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size_text in args.sizes.split(","):
-            w, h = (int(v) for v in size_text.split("x"))
+        for w, h in args.sizes:
             video = make_video(
                 Path(tmp) / f"bench_{w}x{h}.mp4", (w, h), args.frames, args.frames_from
             )
@@ -256,4 +261,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import frame_sizes, positive_int, run_tool
 
 from streamseg.jsonout import dumps
 
@@ -54,17 +55,22 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--sizes", default="320x240,640x480", help="comma-separated frame sizes WxH"
+        "--sizes", type=frame_sizes, default="320x240,640x480", help="comma-separated WxH"
     )
     parser.add_argument(
-        "--threads", default="1,2", help="comma-separated thread counts (torch and ORT)"
+        "--threads",
+        type=lambda text: [positive_int(t) for t in text.split(",")],
+        default="1,2",
+        help="comma-separated thread counts (torch and ORT)",
     )
-    parser.add_argument("--repeat", type=int, default=50, help="timed runs per measurement")
+    parser.add_argument(
+        "--repeat", type=positive_int, default=50, help="timed runs per measurement"
+    )
     parser.add_argument(
         "--set",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
+        metavar="[deepls.]KEY=VALUE",
         help="deepls parameter, e.g. net.width=16 or area=4800",
     )
     parser.add_argument("--json", default=None, help="write the results here")
@@ -73,21 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import streamseg as ss
-    from streamseg.config import params_from_overrides
-    from streamseg.registry import method_config
+    from streamseg.registry import method_config, method_overrides
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.model import build_model
     from streamseg.segmenters.deepls.onnx import OnnxRunner, export_bytes
     from streamseg.segmenters.preprocess import processing_size
 
-    params: dict[str, Any] = params_from_overrides(args.set)
-    cfg = method_config("deepls", params)
+    cfg = method_config("deepls", method_overrides(args.set, ["deepls"])["deepls"])
     torch.manual_seed(0)
     model = build_model(cfg.net).eval()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size_text in args.sizes.split(","):
-            w, h = (int(v) for v in size_text.split("x"))
+        for w, h in args.sizes:
             proc = processing_size(h, w, cfg.area)
             ckpt = save_checkpoint(
                 Checkpoint(dataclasses.asdict(cfg.net), proc, cfg.mask, model.state_dict()),
@@ -96,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             frame = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
             x = np.random.default_rng(1).random((1, cfg.net.in_channels, h, w), np.float32)
             data = export_bytes(model, cfg.net, (h, w), cfg.mask)
-            for threads in (int(t) for t in args.threads.split(",")):
+            for threads in args.threads:
                 torch.set_num_threads(threads)
 
                 runner = OnnxRunner(threads=threads)
@@ -144,4 +147,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import run_tool
+
 from streamseg.evaluation.benchmark import benchmark
 from streamseg.evaluation.cdnet import find_sequences
 from streamseg.jsonout import dumps
@@ -105,4 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -23,9 +23,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from _common import frame_size, positive_int, run_tool
 
 from streamseg.jsonout import dumps
 
@@ -87,36 +87,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--frames", type=int, default=20000, help="frames to run")
+    parser.add_argument("--frames", type=positive_int, default=20000, help="frames to run")
     parser.add_argument("--method", default="deepls", help="registry name")
-    parser.add_argument("--size", default="320x240", help="frame size WxH")
+    parser.add_argument("--size", type=frame_size, default="320x240", help="frame size WxH")
     parser.add_argument("--rtsp", action="store_true", help="read the loopback RTSP server")
     parser.add_argument(
         "--rtsp-fps",
-        type=int,
+        type=positive_int,
         default=100,
         help="frame rate of the RTSP test stream (a long soak at 25 fps takes hours)",
     )
-    parser.add_argument("--every", type=int, default=250, help="sample every N frames")
+    parser.add_argument("--every", type=positive_int, default=250, help="sample every N frames")
     parser.add_argument(
         "--set",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
+        metavar="[METHOD.]KEY=VALUE",
         help="method parameter (e.g. mode=async)",
     )
     parser.add_argument("--json", default=None, help="write the samples here")
     parser.add_argument("--plot", default=None, help="write the RSS/threads plot here (PNG)")
     args = parser.parse_args(argv)
-    if args.every < 1 or args.frames < 3 * args.every:
+    if args.frames < 3 * args.every:
         parser.error(f"--frames must be at least 3 x --every ({args.every}) to measure growth")
 
     import streamseg as ss
-    from streamseg.config import params_from_overrides
+    from streamseg.registry import method_overrides
     from streamseg.sources.array import ArraySource
 
-    params: dict[str, Any] = params_from_overrides(args.set)
-    w, h = (int(v) for v in args.size.split("x"))
+    params = method_overrides(args.set, [args.method])[args.method]
+    w, h = args.size
     server = None
     if args.rtsp:
         server, url = start_rtsp(args.rtsp_fps)
@@ -207,4 +207,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

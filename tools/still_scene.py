@@ -19,9 +19,10 @@ import sys
 import time
 
 import numpy as np
+from _common import positive_int, run_tool
 
 import streamseg as ss
-from streamseg.config import params_from_overrides
+from streamseg.registry import method_overrides
 from streamseg.sources.synthetic import SyntheticScene
 
 
@@ -30,14 +31,16 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--mode", choices=("sync", "async"), default="sync")
-    parser.add_argument("--frames", type=int, default=400, help="still frames in all")
-    parser.add_argument("--every", type=int, default=50, help="show the box every N frames")
+    parser.add_argument("--frames", type=positive_int, default=400, help="still frames in all")
+    parser.add_argument(
+        "--every", type=positive_int, default=50, help="show the box every N frames"
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
+        metavar="[deepls.]KEY=VALUE",
         help="deepls parameter, e.g. paste=0",
     )
     args = parser.parse_args(argv)
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     def noisy(image: np.ndarray) -> np.ndarray:
         return np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
 
-    params = {"mode": args.mode, **params_from_overrides(args.overrides)}
+    params = method_overrides(args.overrides, ["deepls"], {"deepls": {"mode": args.mode}})["deepls"]
     print("frames  model  train steps  box found")
     with ss.create("deepls", **params) as seg:
         for i in range(1, args.frames + 1):
@@ -69,4 +72,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

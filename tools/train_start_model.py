@@ -19,9 +19,9 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from _common import positive_int, run_tool
 
 # 1000 steps for the U-Net: in an exploratory comparison (online runs on the shared
 # sequences, not a shipped benchmark) a 12-scene, 1500-step model did no better.
@@ -45,11 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         default=str(Path(__file__).resolve().parents[1] / "streamseg" / "models"),
         help="folder of the checkpoints (default: the package's models/)",
     )
-    parser.add_argument("--scenes", type=int, default=6, help="synthetic scenes (seeds)")
-    parser.add_argument("--frames", type=int, default=120, help="frames rendered per scene")
+    parser.add_argument("--scenes", type=positive_int, default=6, help="synthetic scenes (seeds)")
+    parser.add_argument(
+        "--frames", type=positive_int, default=120, help="frames rendered per scene"
+    )
     parser.add_argument(
         "--steps",
-        type=int,
+        type=positive_int,
         default=None,
         help="gradient steps (default: 1000 for unet and unet-colour, 300 for slnet, as shipped)",
     )
@@ -62,16 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         "--set",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="method parameter, e.g. net.context=median (default: the defaults)",
+        metavar="[deepls.]KEY=VALUE",
+        help="deepls parameter, e.g. net.context=median (default: the defaults)",
     )
     args = parser.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(1)
-    from streamseg.config import params_from_overrides
-    from streamseg.registry import method_config
+    from streamseg.registry import method_config, method_overrides
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.context import window_context
     from streamseg.segmenters.deepls.train import Trainer, sample_indices
@@ -82,9 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         if family not in FAMILIES:
             parser.error(f"unknown family {family!r}: use {', '.join(FAMILIES)}")
         method, colour, filename = FAMILIES[family]
-        params: dict[str, Any] = params_from_overrides(args.set if method == "deepls" else [])
+        params = method_overrides(args.set if method == "deepls" else [], [method])[method]
         params.setdefault("net", {})["colour"] = colour
         cfg = method_config(method, params)
+        if args.frames < 2 * cfg.window:
+            parser.error(f"--frames must be at least 2 x window ({2 * cfg.window}): a batch")
         size = processing_size(240, 320, cfg.area)
         clips = []
         for seed in range(args.scenes):
@@ -134,4 +137,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

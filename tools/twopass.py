@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import positive_int, run_tool
+
 from streamseg.jsonout import dumps
 
 #: The grid of ``--frontier``: (label, deepls parameters).
@@ -99,20 +101,22 @@ def main(argv: list[str] | None = None) -> int:
         "--set",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
+        metavar="[deepls.]KEY=VALUE",
         help="deepls parameter, e.g. train.steps=200",
     )
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for training")
+    parser.add_argument(
+        "--threads", type=positive_int, default=2, help="torch threads for training"
+    )
     parser.add_argument(
         "--frontier", action="store_true", help="train the F-vs-cost grid instead of the default"
     )
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
 
-    from streamseg.config import params_from_overrides
     from streamseg.evaluation.cdnet import find_sequences
+    from streamseg.registry import method_overrides
 
-    base: dict[str, Any] = params_from_overrides(args.set)
+    base: dict[str, Any] = method_overrides(args.set, ["deepls"])["deepls"]
     grid = FRONTIER if args.frontier else [("default" if not base else "custom", {})]
     seqs = [s for _, s in find_sequences(args.path)]
     rows = []
@@ -158,4 +162,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -87,6 +87,7 @@ def _open_container(uri: str, config: SourceConfig, live: bool, target: Any = No
     import av
 
     options = {"rtsp_transport": "tcp"} if uri.lower().startswith(("rtsp://", "rtsps://")) else {}
+    started = time.monotonic()
     try:
         container = av.open(
             uri if target is None else target,
@@ -105,6 +106,12 @@ def _open_container(uri: str, config: SourceConfig, live: bool, target: Any = No
             f"{uri}: no answer within {config.open_timeout:g} s (source.open_timeout)"
         ) from None
     except (av.error.FFmpegError, OSError) as err:
+        if live and time.monotonic() - started >= 0.9 * config.open_timeout:
+            # FFmpeg's RTSP reader ends a silent connection with "invalid data", which
+            # would send an operator looking for a codec problem.
+            raise SourceError(
+                f"{uri}: no answer within {config.open_timeout:g} s (source.open_timeout)"
+            ) from None
         what = "cannot connect to the stream" if live else "not a video file PyAV can read"
         detail = getattr(err, "strerror", None) or str(err)
         raise SourceError(f"{uri}: {what} ({detail})") from None

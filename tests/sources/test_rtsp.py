@@ -181,3 +181,40 @@ def test_a_restarted_live_stream_continues_its_outputs(rtsp_server, tmp_path):
     for path in (video, tmp_path / "mosaic.part2.mp4"):  # the first video is left as it was
         with av.open(str(path)) as c:
             assert sum(1 for _ in c.decode(video=0)) == 8
+
+
+def test_a_camera_that_never_answers_is_named_a_timeout(tmp_path):
+    import socket
+    import threading
+
+    from streamseg.config import SourceConfig
+    from streamseg.errors import SourceError
+    from streamseg.sources import open_source
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    held = []
+    stop = threading.Event()
+
+    def accept_and_stay_silent():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept_and_stay_silent, daemon=True)
+    thread.start()
+    url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/x"
+    try:
+        with pytest.raises(SourceError, match=r"no answer within 1 s \(source.open_timeout\)"):
+            with open_source(url, SourceConfig(open_timeout=1.0, read_timeout=1.0)):
+                pass
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        server.close()

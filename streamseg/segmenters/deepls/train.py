@@ -403,13 +403,19 @@ def rpca_gap(
 
 
 def collect_clip(
-    source: Any, n: int, area: int, colour: bool, on_frame: Callable[[int], None] | None = None
+    source: Any,
+    n: int,
+    area: int,
+    colour: bool,
+    on_frame: Callable[[int], None] | None = None,
+    max_frames: int | None = None,
 ) -> tuple[np.ndarray, list[int]]:
     """Decode ``source`` and keep ``n`` frames spread over it, at processing size.
 
     With a known length the kept frames are chosen up front; otherwise every frame
     is kept at processing size and the set is thinned to every other frame
     whenever it grows past ``8·n``, so memory stays bounded on long streams.
+    ``max_frames`` stops decoding after that many frames (a live stream never ends).
 
     Returns:
         ``(frames (n, h, w[, 3]) float32 in [0, 1], their source indices)``.
@@ -419,10 +425,15 @@ def collect_clip(
     source.open()
     info = source.info
     size = processing_size(info.height, info.width, area)
-    wanted = set(sample_indices(info.frame_count, n).tolist()) if info.frame_count else None
+    length = info.frame_count
+    if length and max_frames is not None:
+        length = min(length, max_frames)
+    wanted = set(sample_indices(length, n).tolist()) if length else None
     kept: list[np.ndarray] = []
     indices: list[int] = []
     for position, frame in enumerate(source):
+        if max_frames is not None and position >= max_frames:
+            break
         if on_frame is not None:
             on_frame(position)
         if wanted is not None and position not in wanted:
