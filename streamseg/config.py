@@ -48,6 +48,7 @@ __all__ = [
     "RunConfig",
     "load_config",
     "read_yaml_file",
+    "RUN_KEYS",
     "at_path",
     "run_config_from_dict",
     "dump_config",
@@ -337,7 +338,8 @@ class RunConfig:
     seed: int | None = 0
 
 
-_RUN_KEYS = ("source", "methods", "outputs", "max_frames", "seed")
+#: The top-level keys of a run's configuration.
+RUN_KEYS = ("source", "methods", "outputs", "max_frames", "seed")
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -374,8 +376,8 @@ def params_from_overrides(items: Sequence[str]) -> dict[str, Any]:
 
 def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
     head = path[0]
-    if head not in _RUN_KEYS:
-        raise ConfigError(f"--set: unknown section {head!r} (valid: {', '.join(_RUN_KEYS)})")
+    if head not in RUN_KEYS:
+        raise ConfigError(f"--set: unknown section {head!r} (valid: {', '.join(RUN_KEYS)})")
     if head in ("max_frames", "seed"):
         if len(path) != 1:
             raise ConfigError(f"--set: {head} takes no sub-key")
@@ -421,9 +423,6 @@ def run_config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = ()) 
     from streamseg.registry import method_config
 
     data: dict[str, Any] = run_sections(_plain(raw))
-    unknown = [k for k in data if k not in _RUN_KEYS]
-    if unknown:
-        raise ConfigError(f"config: unknown key {unknown[0]!r} (valid: {', '.join(_RUN_KEYS)})")
     methods_raw = data.get("methods") or []
     if not isinstance(methods_raw, list):
         raise ConfigError("config: methods must be a list of {name: ..., <param>: ...}")
@@ -490,6 +489,12 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
     return run_config_from_dict(read_yaml_file(path), overrides)
 
 
+def _check_run_keys(data: Mapping[str, Any]) -> None:
+    unknown = [k for k in data if k not in RUN_KEYS]
+    if unknown:
+        raise ConfigError(f"config: unknown key {unknown[0]!r} (valid: {', '.join(RUN_KEYS)})")
+
+
 def run_sections(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A run's YAML-shaped mapping with ``source`` and ``outputs`` as mappings.
 
@@ -497,9 +502,11 @@ def run_sections(raw: Mapping[str, Any]) -> dict[str, Any]:
     ``source: {uri: video.mp4}``.
 
     Raises:
-        ConfigError: a section that is neither.
+        ConfigError: a section that is neither, or an unknown key (before anything is
+            missed because of it: ``sourc:`` would otherwise read as "no source").
     """
     data = dict(raw)
+    _check_run_keys(data)
     if isinstance(data.get("source"), (str, int)) and not isinstance(data.get("source"), bool):
         data["source"] = {"uri": str(data["source"])}  # a webcam index too: `source: 0`
     for key in ("source", "outputs"):

@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streamseg.config import RunConfig, build, check, read_yaml_file, run_config_from_dict
+from streamseg.config import (
+    RUN_KEYS,
+    RunConfig,
+    build,
+    check,
+    read_yaml_file,
+    run_config_from_dict,
+)
 from streamseg.errors import ConfigError, StreamsegError
 
 __all__ = [
@@ -138,6 +145,12 @@ def serve_config_from_dict(
         name = str(entry.get("name") or f"stream{i}")
         extra = {k: entry.pop(k) for k in list(entry) if k in _STREAM_KEYS}
         extra["name"] = name
+        unknown = [k for k in entry if k not in RUN_KEYS]
+        if unknown:
+            raise ConfigError(
+                f"stream {name}: unknown key {unknown[0]!r} "
+                f"(valid: {', '.join((*_STREAM_KEYS, *RUN_KEYS))})"
+            )
         if not entry.get("source"):
             # A run without a source reads the synthetic scene; a camera list must not.
             raise ConfigError(f"stream {name}: no source (source: {{uri: rtsp://...}})")
@@ -159,6 +172,12 @@ def serve_config_from_dict(
             raise ConfigError(f"stream {name}: {err}") from None
         if not run.methods:
             raise ConfigError(f"stream {name}: no methods")
+        o = run.outputs
+        if not (o.masks or o.video or o.overlay or o.mask_video):
+            log.warning(
+                "stream %s writes nothing and keeps no checkpoint: give it outputs or serve --out",
+                name,
+            )
         streams.append(build(StreamConfig, {**extra, "run": run}))
     names = [s.name for s in streams]
     if len(set(names)) != len(names):

@@ -142,3 +142,10 @@ def test_partial_nested_override_keeps_the_fields_own_default():
     assert changed.close == 3
     with pytest.raises(ConfigError, match="unknown parameter 'nope'"):
         method_config("deepls", {"mask": {"nope": 1}})
+
+
+def test_a_mistyped_section_is_named_before_it_is_missed():
+    from streamseg.config import run_sections
+
+    with pytest.raises(ConfigError, match=r"unknown key 'sourc' \(valid: source, methods"):
+        run_sections({"sourc": {"uri": "synthetic"}, "methods": ["mog2"]})

@@ -75,6 +75,10 @@ def _csv(report: Report) -> str:
     return buf.getvalue()
 
 
+#: Every plot a report may draw.
+_PLOTS = ("f_per_sequence.png", "f_vs_fps.png", "pr_curves.png")
+
+
 def _plots(report: Report, out: Path) -> list[Path]:
     import matplotlib
 
@@ -156,4 +160,8 @@ def write_report(report: Report, out: str | Path, *, plots: bool = True) -> list
         written.append(folder / name)
     if plots:
         written += _plots(report, folder)
+    for name in _PLOTS:
+        # A plot this report has not (re)drawn is an earlier report's: it would read as this one's.
+        if folder / name not in written:
+            (folder / name).unlink(missing_ok=True)
     return written

@@ -93,7 +93,7 @@ class MosaicSink(Sink):
             # At least two rows: a very wide, thin frame must not scale to nothing.
             height = max(2, round(grid.shape[0] * scale))
             grid = cv2.resize(grid, (self.max_width, height), interpolation=cv2.INTER_AREA)
-        self._writer.write(grid)
+        self._writer.write(grid, frame.timestamp)
 
     def _close(self) -> None:
         if self._writer is not None:

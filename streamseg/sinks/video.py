@@ -64,6 +64,9 @@ class VideoWriter:
         self._size: tuple[int, int] | None = None
         self.frames = 0
         self._closed = False
+        self._first_stamp: float | None = None
+        self._rate = Fraction(1)
+        self._pts = -1  # of the last frame, in frames of ``fps``
 
     def _start(self, width: int, height: int) -> None:
         import av
@@ -84,6 +87,7 @@ class VideoWriter:
         except (av.error.FFmpegError, OSError, ValueError) as err:  # ValueError: unknown format
             raise SinkError(f"cannot write video {self.path}: {err}") from None
         rate = Fraction(self.fps).limit_denominator(1001)
+        self._rate = rate
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
         stream = self._container.add_stream(codec, rate=rate)
         stream.width, stream.height = width + width % 2, height + height % 2
@@ -98,8 +102,16 @@ class VideoWriter:
         self._stream = stream
         self._size = (height, width)
 
-    def write(self, image: np.ndarray) -> None:
-        """Append one BGR ``uint8`` frame (gray is converted)."""
+    def write(self, image: np.ndarray, timestamp: float | None = None) -> None:
+        """Append one BGR ``uint8`` frame (gray is converted).
+
+        Args:
+            image: the frame.
+            timestamp: its time in seconds. With timestamps the video keeps real time:
+                a frame shows until the next one's time (a live source that dropped
+                frames makes a video as long as the stream was, not shorter); without
+                (and in AVI, which has no timestamps), frames follow each other at ``fps``.
+        """
         import av
 
         if self._closed:
@@ -117,6 +129,15 @@ class VideoWriter:
         if h % 2 or w % 2:
             image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        pts = self._pts + 1
+        # AVI has no timestamps, only a frame per tick: its frames follow each other.
+        if timestamp is not None and self.path.suffix.lower() != ".avi":
+            if self._first_stamp is None:
+                self._first_stamp = timestamp
+            # In the stream's time base, 1/fps; never before the previous frame.
+            pts = max(pts, round((timestamp - self._first_stamp) * float(self._rate)))
+        frame.pts = self._pts = pts
+        frame.time_base = 1 / self._rate
         try:
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
@@ -212,7 +233,7 @@ class MaskVideoSink(_VideoSink):
 
     def _write(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:
         assert self._writer is not None
-        self._writer.write(self.pick(masks))
+        self._writer.write(self.pick(masks), frame.timestamp)
 
 
 class OverlayVideoSink(_VideoSink):
@@ -220,4 +241,4 @@ class OverlayVideoSink(_VideoSink):
 
     def _write(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:
         assert self._writer is not None
-        self._writer.write(overlay(frame.image, self.pick(masks)))
+        self._writer.write(overlay(frame.image, self.pick(masks)), frame.timestamp)

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from streamseg.sources.array import ArraySource
 from streamseg.sources.base import FrameSource
 from streamseg.sources.capture import CaptureSource, webcam_index
 from streamseg.sources.folder import FolderSource
-from streamseg.sources.pyav import NotVideoError, PyAVSource, is_stream_url
+from streamseg.sources.pyav import STREAM_SCHEMES, NotVideoError, PyAVSource, is_stream_url
 from streamseg.sources.synthetic import SyntheticScene, SyntheticSource
 
 __all__ = [
@@ -101,6 +102,13 @@ def open_source(
         config = build(SourceConfig, {"uri": text, **options})
     elif options:
         raise ConfigError("open_source(): pass either config or options, not both")
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    if scheme and not is_stream_url(text):
+        # Taken for a path, "rstp://cam/x" would read "rstp:/cam/x: no such file".
+        raise ConfigError(
+            f"{text}: {scheme.group(1)!r} is not a stream streamseg reads "
+            f"(use {', '.join(s.rstrip(':/') for s in STREAM_SCHEMES)})"
+        )
     path = local_path(uri)
     if path is None:
         if _is_synthetic(text):

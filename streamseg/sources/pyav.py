@@ -33,7 +33,7 @@ __all__ = ["NotVideoError", "PyAVSource", "is_stream_url"]
 
 log = logging.getLogger(__name__)
 
-_STREAM_SCHEMES = (
+STREAM_SCHEMES = (
     "rtsp://",
     "rtsps://",
     "rtmp://",
@@ -65,7 +65,7 @@ class NotVideoError(SourceError):
 
 def is_stream_url(uri: str) -> bool:
     """``True`` for network URLs PyAV should treat as live streams."""
-    return uri.lower().startswith(_STREAM_SCHEMES)
+    return uri.lower().startswith(STREAM_SCHEMES)
 
 
 def frame_to_array(frame: Any, gray: bool) -> np.ndarray:

@@ -168,3 +168,12 @@ def test_a_wrong_roi_is_named_for_methods_with_precision_recall_curves(tree: Pat
     # rpca has a continuous score: each frame is scored for the curves before its mask.
     with pytest.raises(EvaluationError, match=r"ROI.bmp is 32x24 but the ground truth is 64x48"):
         benchmark(seq, ["rpca"], tmp_path / "report")
+
+
+def test_a_report_leaves_no_plot_of_an_earlier_one(tree: Path, tmp_path: Path):
+    seq = tree / "alpha" / "one"
+    out = tmp_path / "report"
+    write_report(benchmark(seq, ["rpca"], out), out)
+    assert (out / "pr_curves.png").exists()
+    write_report(benchmark(seq, ["mog2"], out, pr_curves=False), out)
+    assert not (out / "pr_curves.png").exists() and (out / "f_per_sequence.png").exists()

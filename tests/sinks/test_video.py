@@ -29,6 +29,19 @@ def test_writer_plays_back(tmp_path: Path):
         assert float(s.average_rate) == pytest.approx(10)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_timestamps_keep_real_time_where_frames_were_dropped(tmp_path: Path, suffix: str):
+    path = tmp_path / f"v{suffix}"
+    stamps = [10.0, 10.04, 10.08, 10.8, 10.84]  # a live source dropped 17 frames
+    with VideoWriter(path, fps=25) as vw:
+        for i, t in enumerate(stamps):
+            vw.write(np.full((32, 48, 3), i * 40, np.uint8), t)
+    with av.open(str(path)) as c:
+        times = [float(f.pts * f.time_base) for f in c.decode(video=0)]
+    gaps = np.diff(times)
+    assert len(times) == 5 and gaps == pytest.approx([0.04, 0.04, 0.72, 0.04])
+
+
 def test_close_is_idempotent_and_empty_writer_writes_nothing(tmp_path: Path):
     vw = VideoWriter(tmp_path / "never.mp4")
     vw.close()

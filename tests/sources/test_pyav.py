@@ -359,3 +359,11 @@ def test_a_stalled_pipe_is_lost_after_read_timeout_and_a_cancel_ends_it(tmp_path
             hold.set()
             writer.join(5)
         assert time.monotonic() - started < 10
+
+
+def test_a_mistyped_stream_scheme_is_named():
+    from streamseg.errors import ConfigError
+    from streamseg.sources import open_source
+
+    with pytest.raises(ConfigError, match=r"rstp://cam/x: 'rstp' is not a stream .*\(use rtsp"):
+        open_source("rstp://cam/x")
