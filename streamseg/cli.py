@@ -368,7 +368,7 @@ def run_cmd(
         # A checkpoint is written when the run ends: a bad path must fail before it starts.
         save = getattr(spec.config, "save", None)
         if save:
-            from streamseg.sinks.png import ensure_writable_dir
+            from streamseg.fileio import ensure_writable_dir
 
             if Path(save).is_dir():
                 raise ConfigError(f"{spec.name}.save: {save} is a folder, not a file (model.pt)")
@@ -423,10 +423,10 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
     """
     from streamseg.config import run_config_from_dict
     from streamseg.evaluation.metrics import Confusion
+    from streamseg.fileio import atomic_write
     from streamseg.jsonout import dumps
     from streamseg.pipeline import run_config
     from streamseg.registry import available
-    from streamseg.sinks.png import atomic_write
     from streamseg.sources import parse_synthetic
 
     uri = f"synthetic:frames={frames},size={size}"
@@ -753,11 +753,11 @@ def train_cmd(
 
     from streamseg.config import params_from_overrides
     from streamseg.errors import ConfigError
+    from streamseg.fileio import ensure_writable_dir
     from streamseg.registry import method_config
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.train import collect_clip, rpca_gap, train_frames
     from streamseg.segmenters.preprocess import processing_size
-    from streamseg.sinks.png import ensure_writable_dir
     from streamseg.sources import open_source
 
     params = params_from_overrides(overrides)
@@ -900,10 +900,10 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
     streamseg export model.pt --out model.onnx --int8 --calibrate clip.mp4
     """
     from streamseg.errors import ConfigError, StreamsegError
+    from streamseg.fileio import ensure_writable_dir
     from streamseg.segmenters.deepls.checkpoint import load_checkpoint
     from streamseg.segmenters.deepls.model import model_from_checkpoint
     from streamseg.segmenters.deepls.onnx import checkpoint_bytes, write_onnx
-    from streamseg.sinks.png import ensure_writable_dir
 
     if calibrate is not None and not int8:
         raise ConfigError("--calibrate only applies with --int8")
@@ -997,9 +997,9 @@ def serve_cmd(
     """
     from rich.live import Live
 
+    from streamseg.fileio import atomic_write
     from streamseg.jsonout import dumps
     from streamseg.serve import Cluster, load_serve_config, status_table
-    from streamseg.sinks.png import atomic_write
 
     cfg = load_serve_config(config, out=out, max_frames=max_frames, overwrite=overwrite)
     show = _show_progress() if live is None else live

@@ -499,8 +499,8 @@ def run_config(
     Raises:
         StreamsegError: bad source, method, output or model (nothing is left half-written).
     """
+    from streamseg.fileio import atomic_write, ensure_writable_dir
     from streamseg.registry import create
-    from streamseg.sinks.png import atomic_write, ensure_writable_dir
     from streamseg.sources import open_source
 
     methods = [m.name for m in config.methods]
@@ -571,8 +571,8 @@ def run_config(
 
 
 def _write_stats(dirs: Sequence[Path], stats: RunStats) -> None:
+    from streamseg.fileio import atomic_write
     from streamseg.jsonout import dumps
-    from streamseg.sinks.png import atomic_write
 
     report = dumps(stats.as_dict(), indent=2).encode()
     for d in dirs:

@@ -18,8 +18,8 @@ import math
 from pathlib import Path
 
 from streamseg.evaluation.benchmark import METRICS, Report
+from streamseg.fileio import atomic_write, ensure_writable_dir
 from streamseg.jsonout import dumps
-from streamseg.sinks.png import atomic_write, ensure_writable_dir
 
 __all__ = ["write_report", "markdown"]
 

@@ -42,7 +42,7 @@ from streamseg.config import check
 from streamseg.errors import TrainerError
 from streamseg.registry import register
 from streamseg.segmenters.base import Segmenter
-from streamseg.segmenters.masking import MaskRule
+from streamseg.segmenters.masking import MaskRule, residual_score
 from streamseg.segmenters.preprocess import processing_size, to_processing
 from streamseg.window import FrameWindow
 
@@ -350,16 +350,13 @@ class RPCA(Segmenter):
         residual = self._residual(self._prepare(image))
         if residual is None:
             return np.zeros(image.shape[:2], np.uint8)
-        return self.config.mask(
-            np.abs(residual) if residual.ndim == 2 else np.abs(residual).max(axis=2),
-            image.shape[:2],
-        )
+        return self.config.mask(residual_score(residual), image.shape[:2])
 
     def _score_one(self, image: np.ndarray) -> np.ndarray:
         residual = self._residual(self._prepare(image))
         if residual is None:
             return np.zeros(image.shape[:2], np.float32)
-        score = np.abs(residual) if residual.ndim == 2 else np.abs(residual).max(axis=2)
+        score = residual_score(residual)
         return self.config.mask.normalised(score, image.shape[:2])
 
     # -- learning the basis ----------------------------------------------------------------

@@ -21,48 +21,17 @@ Example:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from streamseg.errors import SinkError
+from streamseg.fileio import atomic_write, ensure_writable_dir
 from streamseg.frame import Frame
 from streamseg.sinks.base import Sink
 
-__all__ = ["PngMaskSink", "ensure_writable_dir", "atomic_write"]
-
-
-def ensure_writable_dir(folder: Path) -> None:
-    """Create ``folder`` and check it can be written, or raise a one-line SinkError."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SinkError(f"cannot create output folder {folder}: {err.strerror}") from None
-    # A file really written and removed: os.access says yes to root even where the
-    # kernel refuses (/proc, /sys, read-only mounts), and the run would fail at its end.
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".streamseg-probe-"):
-            pass
-    except OSError as err:
-        raise SinkError(f"output folder {folder} is not writable: {err.strerror}") from None
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise SinkError(f"cannot write {path}: {err.strerror}") from None
+__all__ = ["PngMaskSink"]
 
 
 class PngMaskSink(Sink):

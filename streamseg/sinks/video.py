@@ -33,9 +33,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from streamseg.errors import SinkError
+from streamseg.fileio import ensure_writable_dir
 from streamseg.frame import Frame
 from streamseg.sinks.base import Sink
-from streamseg.sinks.png import ensure_writable_dir
 
 __all__ = ["VideoWriter", "MaskVideoSink", "OverlayVideoSink", "overlay"]
 

@@ -242,7 +242,7 @@ def write_sequence(
     """
     import cv2
 
-    from streamseg.sinks.png import atomic_write, ensure_writable_dir
+    from streamseg.fileio import atomic_write, ensure_writable_dir
     from streamseg.sinks.video import VideoWriter
 
     for sub in ("input", "groundtruth"):

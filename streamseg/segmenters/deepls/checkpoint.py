@@ -10,14 +10,15 @@ save never leaves a half-written checkpoint under the final name.
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streamseg.config import build
 from streamseg.errors import ConfigError, ModelError
+from streamseg.fileio import atomic_write
 from streamseg.segmenters.masking import MaskRule
 
 if TYPE_CHECKING:
@@ -75,17 +76,9 @@ def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
         "state": ckpt.state,
         "meta": ckpt.meta,
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as err:  # torch reports a failed open as RuntimeError
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # nothing was created where nothing can be written
-        reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
-        raise ModelError(f"cannot write checkpoint {path}: {reason}") from None
+    buffer = io.BytesIO()  # a few MB: serialised first, then written in one piece
+    torch.save(payload, buffer)
+    atomic_write(path, buffer.getvalue(), ModelError, "checkpoint")
     return path
 
 

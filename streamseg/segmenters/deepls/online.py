@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from streamseg.errors import TrainerError
 from streamseg.segmenters.deepls.augment import paste_objects
 from streamseg.segmenters.deepls.context import window_context
 from streamseg.window import FrameWindow
+
+if TYPE_CHECKING:  # for the annotation only
+    from streamseg.segmenters.deepls.train import Trainer
 
 __all__ = ["OnlineLearner", "OnlineStats"]
 
@@ -99,7 +102,7 @@ class OnlineLearner:
 
     def __init__(
         self,
-        trainer: Any,
+        trainer: Trainer,
         window: FrameWindow,
         publish: Callable[[int], None],
         *,

@@ -28,14 +28,18 @@ import dataclasses
 import io
 import json
 import logging
-import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from streamseg.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:  # the model is torch's; these are plain and typed
+    from streamseg.segmenters.deepls.checkpoint import Checkpoint
+    from streamseg.segmenters.deepls.config import ModelConfig
+    from streamseg.segmenters.masking import MaskRule
 
 __all__ = [
     "export_onnx",
@@ -83,9 +87,9 @@ def _from_meta(value: Any) -> Any:
 
 def export_bytes(
     model: Any,
-    net: Any,
+    net: ModelConfig,
     size: tuple[int, int],
-    mask: Any,
+    mask: MaskRule,
     extra: dict[str, Any] | None = None,
     *,
     fold: bool = True,
@@ -176,7 +180,7 @@ class OnnxTemplate:
         net: its ``ModelConfig``; ``size``, ``mask``: as for :func:`export_bytes`.
     """
 
-    def __init__(self, model: Any, net: Any, size: tuple[int, int], mask: Any) -> None:
+    def __init__(self, model: Any, net: ModelConfig, size: tuple[int, int], mask: MaskRule) -> None:
         import copy
 
         import onnx
@@ -248,7 +252,7 @@ class OnnxTemplate:
         return self._proto.SerializeToString()
 
 
-def checkpoint_bytes(ckpt: Any, net: Any, model: Any) -> bytes:
+def checkpoint_bytes(ckpt: Checkpoint, net: ModelConfig, model: Any) -> bytes:
     """A checkpoint's float32 ONNX bytes as ``streamseg export`` writes them.
 
     The metadata adds what the checkpoint knows: the clip it was trained on, its online
@@ -269,7 +273,7 @@ def checkpoint_bytes(ckpt: Any, net: Any, model: Any) -> bytes:
 
 def export_onnx(
     model: Any,
-    net: Any,
+    net: ModelConfig,
     size: tuple[int, int],
     mask: Any,
     path: str | Path,
@@ -281,14 +285,10 @@ def export_onnx(
 
 def write_onnx(data: bytes, path: str | Path) -> Path:
     """Write ONNX bytes to ``path`` atomically (temporary file + rename)."""
+    from streamseg.fileio import atomic_write
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise ModelError(f"cannot write {path}: {err.strerror or err}") from None
+    atomic_write(path, data, ModelError)
     return path
 
 

@@ -28,11 +28,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from streamseg.segmenters.deepls.config import TrainConfig
+from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
+
+if TYPE_CHECKING:
+    from streamseg.sources.base import FrameSource
 
 __all__ = ["Trainer", "TrainReport", "train_frames", "sample_indices", "rpca_gap", "collect_clip"]
 
@@ -77,7 +80,7 @@ class Trainer:
 
     def __init__(
         self,
-        model_config: Any,
+        model_config: ModelConfig,
         config: TrainConfig | None = None,
         state: dict[str, Any] | None = None,
         optimizer_state: dict[str, Any] | None = None,
@@ -314,7 +317,7 @@ class TrainReport:
 
 def train_frames(
     frames: np.ndarray,
-    model_config: Any,
+    model_config: ModelConfig,
     config: TrainConfig,
     *,
     seed: int = 0,
@@ -403,7 +406,7 @@ def rpca_gap(
 
 
 def collect_clip(
-    source: Any,
+    source: FrameSource,
     n: int,
     area: int,
     colour: bool,
