@@ -566,12 +566,13 @@ def synth_cmd(
     earlier = [
         *Path(out).glob("input/in*.png"),
         *Path(out).glob("groundtruth/gt*.png"),
+        *Path(out).glob("synthetic.mp4"),
     ]
     if earlier and not overwrite:
         # A shorter sequence over a longer one leaves a mixture of the two (of two sizes,
         # perhaps) that run and eval would take for one.
         raise ConfigError(
-            f"{out} already holds a sequence ({len(earlier)} images); "
+            f"{out} already holds a sequence ({len(earlier)} files); "
             "--overwrite to replace it, or write elsewhere"
         )
 
@@ -800,15 +801,21 @@ def train_cmd(
         if total and max_frames is not None:
             total = min(total, max_frames)
         task = bar.add_task("decoding", total=total or max_frames, info="")
+        decoded = [0]
+
+        def on_frame(i: int) -> None:
+            decoded[0] = i + 1
+            bar.update(task, completed=i + 1)
+
         frames, indices = collect_clip(
             src,
             max(tc.pool, tc.frames),
             cfg.area,
             cfg.net.colour,
-            on_frame=lambda i: bar.update(task, completed=i + 1),
+            on_frame=on_frame,
             max_frames=max_frames,
         )
-        bar.update(task, completed=total)
+        bar.update(task, total=decoded[0], completed=decoded[0])  # what there was to decode
         # The loss is a nuclear norm over frames: it needs a batch of them (SLNet: a stack).
         least = cfg.net.stack if cfg.net.family == "slnet" else 2
         if len(frames) < least:

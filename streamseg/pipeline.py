@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import logging
 import threading
 import time
@@ -199,8 +200,10 @@ def run(
                 t0 = time.perf_counter()
                 frame = source.read()
                 if frame is None:
-                    # A stop cancels a live source's wait, which then ends like a stream.
-                    stats.interrupted = stop is not None and stop.is_set()
+                    # A stop cancels a live source's wait, which then ends like a stream
+                    # (a file that ended as the stop came was read to its end).
+                    live = source.info.is_live
+                    stats.interrupted = live and stop is not None and stop.is_set()
                     break
                 if realtime and not source.info.is_live:
                     if first_stamp is None:
@@ -355,12 +358,17 @@ def _last_mask_number(sinks: Sequence[Sink]) -> int:
 
 
 def _next_video_part(outputs: OutputConfig, methods: Sequence[str], fps: float) -> OutputConfig:
-    """``outputs`` with every video renamed ``NAME.partN.EXT``, N the first free number."""
+    """``outputs`` with every video renamed ``NAME.partN.EXT``, N the first free number.
+
+    The names themselves while none of their files exists (a camera that was down when
+    the stream first started has written no video yet).
+    """
     from streamseg.errors import SinkError
-    from streamseg.sinks import PngMaskSink
 
     kinds = ("video", "overlay", "mask_video")
     if not any(getattr(outputs, k) for k in kinds):
+        return outputs
+    if not any(path.exists() for path in _video_paths(outputs, methods, fps)):
         return outputs
     for part in range(2, 10_000):
         names: dict[str, Any] = {
@@ -369,10 +377,27 @@ def _next_video_part(outputs: OutputConfig, methods: Sequence[str], fps: float) 
             if (v := getattr(outputs, k))
         }
         renamed = dataclasses.replace(outputs, **names)
-        videos = [s for s in build_sinks(renamed, methods, fps) if not isinstance(s, PngMaskSink)]
-        if not any(named[1].exists() for s in videos if (named := _sink_path(s))):
+        if not any(path.exists() for path in _video_paths(renamed, methods, fps)):
             return renamed
     raise SinkError(f"{outputs.video or outputs.overlay or outputs.mask_video}: no free part name")
+
+
+def _video_paths(outputs: OutputConfig, methods: Sequence[str], fps: float) -> list[Path]:
+    """The video files ``outputs`` names."""
+    from streamseg.sinks import PngMaskSink
+
+    sinks = [s for s in build_sinks(outputs, methods, fps) if not isinstance(s, PngMaskSink)]
+    return [named[1] for s in sinks if (named := _sink_path(s)) is not None]
+
+
+def _earlier_parts(videos: Sequence[Path]) -> list[Path]:
+    """``NAME.partN.EXT`` files a restarted live stream left beside each of ``videos``."""
+    return [
+        part
+        for video in videos
+        for part in video.parent.glob(f"{glob.escape(video.stem)}.part*{video.suffix}")
+        if part.stem[len(video.stem) + 5 :].isdigit()
+    ]
 
 
 def _refuse_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
@@ -509,7 +534,11 @@ def run_config(
     stats = RunStats()
     try:
         with contextlib.ExitStack() as stack:
-            source = stack.enter_context(open_source(config.source.uri, config.source))
+            source = open_source(config.source.uri, config.source)
+            if not _open_unless_stopped(source, stop):
+                stats.interrupted = True  # stopped while connecting: nothing was written
+                return stats
+            stack.enter_context(source)
             if on_open is not None:
                 on_open(source)
             fps = config.outputs.fps or source.info.fps or 25.0
@@ -537,6 +566,9 @@ def run_config(
                 earlier = _earlier_masks(own_sinks)
                 if earlier:
                     log.info("replacing %d masks of an earlier run", len(earlier))
+                # And the video parts of an earlier serve's restarts: they would read as
+                # the continuation of this run's videos.
+                earlier += _earlier_parts(_video_paths(config.outputs, methods, fps))
                 for path in earlier:
                     path.unlink(missing_ok=True)
             dirs = _output_dirs(config.outputs, own_sinks)
@@ -568,6 +600,44 @@ def run_config(
         raise
     _write_stats(dirs, stats)
     return stats
+
+
+def _open_unless_stopped(source: FrameSource, stop: threading.Event | None) -> bool:
+    """Open ``source``; ``False`` if ``stop`` is set first.
+
+    A camera that does not answer holds ``open()`` for up to ``source.open_timeout`` in
+    FFmpeg, where no signal reaches it: the open runs on a thread of its own, and a stop
+    leaves it behind. The abandoned source closes itself once its open returns.
+    """
+    if stop is None:
+        source.open()
+        return True
+    done = threading.Event()
+    lock = threading.Lock()
+    failure: list[BaseException] = []
+    abandoned = False
+
+    def opening() -> None:
+        try:
+            source.open()
+        except BaseException as err:  # re-raised on the caller's thread
+            failure.append(err)
+        with lock:
+            if abandoned:
+                with contextlib.suppress(Exception):
+                    source.close()
+            done.set()
+
+    threading.Thread(target=opening, name="streamseg-open", daemon=True).start()
+    while not done.wait(0.05):
+        if stop.is_set():
+            with lock:
+                if not done.is_set():
+                    abandoned = True
+                    return False
+    if failure:
+        raise failure[0]
+    return True
 
 
 def _write_stats(dirs: Sequence[Path], stats: RunStats) -> None:

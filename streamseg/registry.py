@@ -140,9 +140,14 @@ def method_overrides(
     from streamseg.config import params_from_overrides
 
     params = {n: dict((base or {}).get(n, {})) for n in names}
+    if len(names) == 1:
+        # The one method's own KEY=VALUE items, beside any METHOD.KEY=VALUE ones.
+        methods = set(available(installed_only=False))
+        overrides = [
+            item if item.split(".", 1)[0].split("=", 1)[0] in methods else f"{names[0]}.{item}"
+            for item in overrides
+        ]
     given = params_from_overrides(overrides)
-    if len(names) == 1 and given and not set(given) & set(available()):
-        given = {names[0]: given}  # the one method's KEY=VALUE
     for key, value in given.items():
         if key not in params or not isinstance(value, dict):
             raise ConfigError(

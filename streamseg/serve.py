@@ -8,11 +8,13 @@ that has them. Locally, ``Cluster`` starts a Ray instance on loopback; with an
 address it joins an existing cluster, and the same configuration spreads over
 its machines.
 
-Supervision: the driver polls every actor's status once a second (every call
-with a timeout). An actor that died, stopped answering, or whose stream failed
-past its reconnect budget is killed and started again, up to ``max_restarts``
-times; an online DeepLS model resumes from the checkpoint its actor writes every
-``checkpoint_every`` seconds. The other streams keep running throughout.
+Supervision: the driver polls every actor's status once a second (one wait for
+all, with a timeout). An actor that died, stopped answering, or whose stream
+failed past its reconnect budget is killed and started again after a back-off
+(``restart_delay``, doubled per failure in a row up to a minute), until
+``max_restarts`` restarts in a row have failed; an online model resumes from the
+checkpoint its actor writes every ``checkpoint_every`` seconds. The other
+streams keep running throughout.
 
 Example (a sketch; needs the ``[ray]`` extra)::
 
@@ -69,10 +71,10 @@ class StreamConfig:
         run: source, methods and outputs, as for ``streamseg run``.
         cpus: CPUs Ray reserves for the actor.
         gpus: GPU share Ray reserves (0 on machines without GPUs).
-        max_restarts: failed starts in a row after which the stream is given up (-1:
-            never; a camera that is down for maintenance comes back by itself). An attempt
-            that segmented frames before failing starts the count over, so a stream that
-            fails once a day is not given up after a few days.
+        max_restarts: restarts in a row that may fail before the stream is given up
+            (0: none; -1: never give up, a camera down for maintenance comes back by
+            itself). An attempt that segmented frames before failing starts the count
+            over, so a stream that fails once a day is not given up after a few days.
         restart_delay: seconds before the first restart of a failure; each failed start
             in a row doubles it, up to a minute (a rebooting camera gets time to come back).
         checkpoint_every: seconds between checkpoints of an online model (0: never).
@@ -100,11 +102,11 @@ class StreamConfig:
         One file per method: deepls and slnet in one stream are models of two families,
         and each must resume its own.
         """
-        dirs = [self.run.outputs.masks, self.run.outputs.video]
-        base = next(
-            (Path(d) if d == self.run.outputs.masks else Path(d).parent for d in dirs if d), None
-        )
-        return None if base is None else base / f".{self.name}.{method}.model.pt"
+        o = self.run.outputs
+        # The masks' folder, or the folder of the first video.
+        folders = [Path(o.masks)] if o.masks else []
+        folders += [Path(v).parent for v in (o.video, o.overlay, o.mask_video) if v]
+        return folders[0] / f".{self.name}.{method}.model.pt" if folders else None
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def serve_config_from_dict(
     ``streamseg run`` checks them (``overwrite``: replace masks an earlier serve left).
     """
     from streamseg.pipeline import check_run_outputs
+    from streamseg.sources import check_scheme
 
     entries = data.get("streams") if isinstance(data, Mapping) else None
     if not isinstance(entries, list):
@@ -165,6 +168,7 @@ def serve_config_from_dict(
             entry["outputs"] = {**(entry.get("outputs") or {}), "overwrite": True}
         try:
             run = run_config_from_dict(entry)
+            check_scheme(run.source.uri)  # a mistyped rtsp:// would fail every restart
             # Before any actor starts: a stream that failed on its outputs would be
             # restarted, and a restart goes on writing into what is there.
             check_run_outputs(run)
@@ -453,7 +457,11 @@ class Cluster:
                     raise ray.exceptions.GetTimeoutError(f"no status in {self.call_timeout:g} s")
                 st = ray.get(refs[name], timeout=0)
                 st["attempt_frames"] = st["frames"]  # this attempt's; frames: all of them
-            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError) as err:
+            except (
+                ray.exceptions.RayActorError,
+                ray.exceptions.GetTimeoutError,
+                ray.exceptions.RayTaskError,  # the status call itself failed in the actor
+            ) as err:
                 st = {
                     **self._last.get(name, {"name": name}),
                     "state": "died",

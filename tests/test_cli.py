@@ -716,7 +716,9 @@ def test_synth_refuses_to_mix_two_sequences_and_an_unscorable_warm_up(tmp_path: 
     assert (seq / "temporalROI.txt").read_text() == "7 12\n"  # half of a short scene
     assert main([*args, "--frames", "4"]) == 2
     assert "--overwrite to replace it" in capsys.readouterr().err
+    assert main([*args[:-1], "--frames", "4", "--overwrite"]) == 0  # with its video
     assert main([*args, "--frames", "4", "--overwrite"]) == 0
+    assert not (seq / "synthetic.mp4").exists()  # not the earlier sequence's video
     assert len(list((seq / "input").glob("in*.png"))) == 4
     assert len(list((seq / "groundtruth").glob("gt*.png"))) == 4
     assert main([*args, "--frames", "4", "--overwrite", "--warm-up", "4"]) == 2
@@ -752,3 +754,26 @@ def test_serve_reports_how_each_stream_ended_after_a_stop(tmp_path: Path):
     written = len(list(masks.glob("bin*.png")))
     # Not the last poll's "running": the state and frames the stream ended with.
     assert final["state"] == "stopped" and final["frames"] == written >= 40
+
+
+def test_a_stop_while_a_camera_is_connecting_ends_the_run_at_once(tmp_path: Path):
+    import socket
+
+    server = socket.socket()  # accepts the connection and never answers, as a hung camera
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    try:
+        url = f"rtsp://127.0.0.1:{server.getsockname()[1]}/x"
+        cmd = [sys.executable, "-m", "streamseg", "run", "-s", url, "-m", "mog2"]
+        cmd += ["--set", "source.open_timeout=60", "--masks", str(tmp_path / "m")]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        server.settimeout(30)
+        conn, _ = server.accept()  # it is connecting now
+        proc.send_signal(signal.SIGINT)
+        # Well before source.open_timeout: FFmpeg's open is left behind, not waited for.
+        _, err = proc.communicate(timeout=20)
+        conn.close()
+    finally:
+        server.close()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err

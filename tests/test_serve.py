@@ -33,6 +33,10 @@ def test_config_defaults_outputs_and_rejects_mistakes(tmp_path: Path):
         ({"streams": [{"name": "x", **src, "methods": ["mog2"], "cpus": 0}]}, "cpus must be > 0"),
         ({"streams": [{"name": "x", **src, "methods": ["mog2"]}] * 2}, "unique"),
         (
+            {"streams": [{"name": "x", "source": "rstp://cam/x", "methods": ["mog2"]}]},
+            "'rstp' is not a stream",
+        ),
+        (
             {"streams": [{"name": "x", **src, "methods": ["mog2"], "cpu": 1}]},
             r"unknown key 'cpu' \(valid: name, cpus",
         ),

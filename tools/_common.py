@@ -1,7 +1,8 @@
 """What the tools share with the streamseg CLI: argument types and one-line errors.
 
-A tool run as ``python tools/NAME.py`` finds this module beside it. Bad input ends as
-``streamseg`` ends: one line on stderr naming what is wrong, exit code 2.
+A tool run as ``python tools/NAME.py`` finds this module beside it. An error ends it as
+it ends ``streamseg``: one line on stderr naming what is wrong, exit code 2 for bad
+input, 1 for a failure at run time.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ def positive_int(text: str) -> int:
 
 
 def run_tool(main: Callable[[], int]) -> int:
-    """``main()``, with streamseg's errors as one line and exit code 2 (as the CLI)."""
+    """``main()``, with streamseg's errors as one line and the CLI's exit codes.
+
+    2 for usage and input errors, 1 for failures at run time (a stream lost for good).
+    """
     try:
         return main()
     except StreamsegError as err:
         print(f"{Path(sys.argv[0]).name}: error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code

@@ -34,6 +34,7 @@ __all__ = [
     "PyAVSource",
     "SyntheticScene",
     "SyntheticSource",
+    "check_scheme",
     "local_path",
     "open_source",
     "parse_synthetic",
@@ -42,6 +43,25 @@ __all__ = [
 
 def _is_synthetic(uri: str) -> bool:
     return uri == "synthetic" or uri.startswith("synthetic:")
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def check_scheme(uri: str) -> None:
+    """Refuse a URL whose scheme streamseg does not read (``rstp://`` for ``rtsp://``).
+
+    Taken for a path, ``rstp://cam/x`` would fail as ``rstp:/cam/x: no such file``.
+
+    Raises:
+        ConfigError: naming the scheme and the ones that are read.
+    """
+    scheme = _SCHEME.match(uri)
+    if scheme and not is_stream_url(uri):
+        raise ConfigError(
+            f"{uri}: {scheme.group(1)!r} is not a stream streamseg reads "
+            f"(use {', '.join(s.rstrip(':/') for s in STREAM_SCHEMES)})"
+        )
 
 
 def local_path(uri: str | int | Path) -> Path | None:
@@ -55,7 +75,7 @@ def local_path(uri: str | int | Path) -> Path | None:
     text = str(uri)
     if _is_synthetic(text):
         return None
-    if webcam_index(uri if isinstance(uri, int) else text) is not None or is_stream_url(text):
+    if webcam_index(uri if isinstance(uri, int) else text) is not None or _SCHEME.match(text):
         return None
     return Path(text).expanduser()
 
@@ -102,13 +122,7 @@ def open_source(
         config = build(SourceConfig, {"uri": text, **options})
     elif options:
         raise ConfigError("open_source(): pass either config or options, not both")
-    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
-    if scheme and not is_stream_url(text):
-        # Taken for a path, "rstp://cam/x" would read "rstp:/cam/x: no such file".
-        raise ConfigError(
-            f"{text}: {scheme.group(1)!r} is not a stream streamseg reads "
-            f"(use {', '.join(s.rstrip(':/') for s in STREAM_SCHEMES)})"
-        )
+    check_scheme(text)
     path = local_path(uri)
     if path is None:
         if _is_synthetic(text):

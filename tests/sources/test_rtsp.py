@@ -153,6 +153,8 @@ def test_a_run_whose_stream_is_lost_keeps_its_outputs_and_statistics(rtsp_server
 
 
 def test_a_restarted_live_stream_continues_its_outputs(rtsp_server, tmp_path):
+    import dataclasses
+
     import av
 
     from streamseg.config import run_config_from_dict
@@ -181,6 +183,18 @@ def test_a_restarted_live_stream_continues_its_outputs(rtsp_server, tmp_path):
     for path in (video, tmp_path / "mosaic.part2.mp4"):  # the first video is left as it was
         with av.open(str(path)) as c:
             assert sum(1 for _ in c.decode(video=0)) == 8
+    # A new run over them (--overwrite) replaces the masks and the parts of the restarts.
+    run_config(dataclasses.replace(cfg, outputs=dataclasses.replace(cfg.outputs, overwrite=True)))
+    assert len(numbers()) == 8 and not (tmp_path / "mosaic.part2.mp4").exists()
+    # A stream whose first attempt wrote nothing (the camera was down) starts with the names.
+    other = tmp_path / "other.mp4"
+    run_config(
+        dataclasses.replace(
+            cfg, outputs=dataclasses.replace(cfg.outputs, masks=None, video=str(other))
+        ),
+        resume_outputs=True,
+    )
+    assert other.exists() and not (tmp_path / "other.part2.mp4").exists()
 
 
 def test_a_camera_that_never_answers_is_named_a_timeout(tmp_path):

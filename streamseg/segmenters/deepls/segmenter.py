@@ -623,11 +623,14 @@ class DeepLS(Segmenter):
         return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def stats(self) -> dict[str, Any]:
-        if self._closed_stats is not None:
-            return self._closed_stats
-        if self._learner is None:
-            return {"model_version": 0 if self._engine is not None else -1}
-        return self._learner.stats.as_dict()
+        # Each attribute read once: serve asks for stats from another thread, which may
+        # be the moment close() lets go of the learner and the engine.
+        closed, learner, engine = self._closed_stats, self._learner, self._engine
+        if closed is not None:
+            return closed
+        if learner is None:
+            return {"model_version": 0 if engine is not None else -1}
+        return learner.stats.as_dict()
 
     def save(self, path: str) -> None:
         """Write the online model (or nothing for a frozen one) as a checkpoint, atomically."""
