@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 from streamseg.errors import SinkError, StreamsegError
@@ -51,7 +52,9 @@ def atomic_write(
         error: raised on failure (``SinkError`` for outputs, ``ModelError`` for models).
         what: named in the message before the path (``"checkpoint"``).
     """
-    tmp = path.with_name(f".{path.name}.tmp")
+    # Its own temporary per process and thread: two writers of one file (two streams'
+    # run.yaml in a shared folder) must not rename each other's half-written copy.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)

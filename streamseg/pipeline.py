@@ -200,10 +200,10 @@ def run(
                 t0 = time.perf_counter()
                 frame = source.read()
                 if frame is None:
-                    # A stop cancels a live source's wait, which then ends like a stream
+                    # A stop cancels the source's reads, which then end like a stream
                     # (a file that ended as the stop came was read to its end).
-                    live = source.info.is_live
-                    stats.interrupted = live and stop is not None and stop.is_set()
+                    stopped = stop is not None and stop.is_set()
+                    stats.interrupted = stopped and (source.info.is_live or source.cancelled)
                     break
                 if realtime and not source.info.is_live:
                     if first_stamp is None:
@@ -370,11 +370,17 @@ def _next_video_part(outputs: OutputConfig, methods: Sequence[str], fps: float) 
         return outputs
     if not any(path.exists() for path in _video_paths(outputs, methods, fps)):
         return outputs
+    templates = {k: v for k in kinds if (v := getattr(outputs, k))}
+    for k in ("overlay", "mask_video"):
+        if k in templates and len(methods) > 1 and "{method}" not in templates[k]:
+            # The method's name first, as _name_for puts it (ov_mog2.part2.mp4, the part
+            # of ov_mog2.mp4), where .partN would come before it.
+            v = Path(templates[k])
+            templates[k] = str(v.with_name(f"{v.stem}_{{method}}{v.suffix}"))
     for part in range(2, 10_000):
         names: dict[str, Any] = {
             k: str(Path(v).with_name(f"{Path(v).stem}.part{part}{Path(v).suffix}"))
-            for k in kinds
-            if (v := getattr(outputs, k))
+            for k, v in templates.items()
         }
         renamed = dataclasses.replace(outputs, **names)
         if not any(path.exists() for path in _video_paths(renamed, methods, fps)):
@@ -561,14 +567,17 @@ def run_config(
             all_sinks = own_sinks + list(sinks)
             for sink in all_sinks:
                 stack.enter_context(sink)
-            if config.outputs.overwrite and not resume_outputs:
-                # Only now: the source, the methods and every output have opened.
-                earlier = _earlier_masks(own_sinks)
-                if earlier:
-                    log.info("replacing %d masks of an earlier run", len(earlier))
-                # And the video parts of an earlier serve's restarts: they would read as
-                # the continuation of this run's videos.
-                earlier += _earlier_parts(_video_paths(config.outputs, methods, fps))
+            if not resume_outputs:
+                # Only now: the source, the methods and every output have opened. The
+                # video parts of an earlier serve's restarts go with the videos this run
+                # writes over (they would read as their continuation); earlier masks are
+                # refused before anything opens unless --overwrite.
+                earlier = _earlier_parts(_video_paths(config.outputs, methods, fps))
+                if config.outputs.overwrite:
+                    masks = _earlier_masks(own_sinks)
+                    if masks:
+                        log.info("replacing %d masks of an earlier run", len(masks))
+                    earlier += masks
                 for path in earlier:
                     path.unlink(missing_ok=True)
             dirs = _output_dirs(config.outputs, own_sinks)
@@ -628,13 +637,25 @@ def _open_unless_stopped(source: FrameSource, stop: threading.Event | None) -> b
                     source.close()
             done.set()
 
+    def abandon() -> bool:
+        """Leave the open behind (True), unless it has just finished."""
+        nonlocal abandoned
+        with lock:
+            if done.is_set():
+                return False
+            abandoned = True
+        source.cancel()  # a named pipe's wait ends at once; FFmpeg's at its timeout
+        return True
+
     threading.Thread(target=opening, name="streamseg-open", daemon=True).start()
-    while not done.wait(0.05):
-        if stop.is_set():
-            with lock:
-                if not done.is_set():
-                    abandoned = True
-                    return False
+    try:
+        while not done.wait(0.05):
+            if stop.is_set() and abandon():
+                return False
+    except BaseException:  # KeyboardInterrupt: the source must not stay open unowned
+        if not abandon():
+            source.close()
+        raise
     if failure:
         raise failure[0]
     return True

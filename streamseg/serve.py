@@ -105,7 +105,11 @@ class StreamConfig:
         o = self.run.outputs
         # The masks' folder, or the folder of the first video.
         folders = [Path(o.masks)] if o.masks else []
-        folders += [Path(v).parent for v in (o.video, o.overlay, o.mask_video) if v]
+        folders += [
+            Path(v.replace("{method}", method)).parent  # a per-method name's own folder
+            for v in (o.video, o.overlay, o.mask_video)
+            if v
+        ]
         return folders[0] / f".{self.name}.{method}.model.pt" if folders else None
 
 
@@ -206,11 +210,19 @@ class StreamWorker:
     """Runs one stream on a thread and answers status calls (the body of a Ray actor).
 
     Usable without Ray too (the tests of the supervision logic do).
+
+    Args:
+        stream: the stream.
+        attempt: 0 for the first start, then the restart's number.
+        resume: go on writing into the outputs an earlier attempt of this serve wrote
+            (one that segmented frames); otherwise they are this serve's to start, as
+            ``run`` starts them (``--overwrite`` replaces an earlier serve's).
     """
 
-    def __init__(self, stream: StreamConfig, attempt: int = 0) -> None:
+    def __init__(self, stream: StreamConfig, attempt: int = 0, resume: bool = False) -> None:
         self.stream = stream
         self.attempt = attempt
+        self.resume = resume
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = "created"
@@ -269,7 +281,7 @@ class StreamWorker:
                 stop=self._stop,
                 on_frame=on_frame,
                 segmenters_out=segs,
-                resume_outputs=self.attempt > 0,  # a restart goes on where the stream was
+                resume_outputs=self.resume,  # a restart goes on where the stream was
             )
             self._stats = stats.as_dict()
             self._state = "stopped" if stats.interrupted else "done"
@@ -419,7 +431,9 @@ class Cluster:
         actor_cls = ray.remote(StreamWorker).options(
             num_cpus=stream.cpus, num_gpus=stream.gpus, max_concurrency=4, name=None, max_restarts=0
         )
-        actor = actor_cls.remote(stream, attempt)
+        # Resume only what an earlier attempt of this serve wrote: one that failed before
+        # its outputs opened (a camera down at start) left --overwrite still to do.
+        actor = actor_cls.remote(stream, attempt, self._frames_before.get(stream.name, 0) > 0)
         actor.start.remote()
         self._actors[stream.name] = actor
         self._attempts[stream.name] = attempt
@@ -482,17 +496,21 @@ class Cluster:
         self._failures[name] = 1 if frames else self._failures.get(name, 0) + 1
         self._frames_before[name] = st["frames"]
         if 0 <= stream.max_restarts < self._failures[name]:
+            self._kill(name)  # a hung actor may still hold the camera and its CPUs
             return {**st, "state": "gave up"}
         delay = min(MAX_RESTART_DELAY, stream.restart_delay * 2 ** (self._failures[name] - 1))
         log.warning(
             "stream %s %s (%s); restarting in %.0f s", name, st["state"], st.get("error"), delay
         )
+        self._kill(name)
+        self._due[name] = time.monotonic() + delay
+        return self._waiting(stream)
+
+    def _kill(self, name: str) -> None:
         try:
             self._ray().kill(self._actors[name], no_restart=True)
         except Exception:  # already gone
             log.debug("stream %s: kill of a dead actor failed", name)
-        self._due[name] = time.monotonic() + delay
-        return self._waiting(stream)
 
     def _waiting(self, stream: StreamConfig) -> dict[str, Any]:
         """The status of a stream waiting for its restart; starts it once the time has come."""
@@ -532,8 +550,11 @@ class Cluster:
         self._stop.set()
         ray = self._ray()
         refs = {}
+        for name in list(self._due):  # waiting for a restart that will not come now
+            del self._due[name]
+            self._last[name] = {**self._last.get(name, {"name": name}), "state": "stopped"}
         for name, actor in self._actors.items():
-            if name in self._due or self._last.get(name, {}).get("state") == "gave up":
+            if self._last.get(name, {}).get("state") in ("gave up", "stopped"):
                 continue  # nothing runs there
             try:
                 refs[name] = actor.stop.remote(timeout)

@@ -17,10 +17,17 @@ def test_a_folder_the_kernel_refuses_fails_even_for_root():
         ensure_writable_dir(Path("/proc"))
 
 
-def test_a_failed_write_keeps_the_old_file(tmp_path: Path):
+def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path: Path, monkeypatch):
+    import errno
+    import os
+
     path = tmp_path / "model.pt"
     atomic_write(path, b"old")
-    (tmp_path / ".model.pt.tmp").mkdir()  # the temporary cannot be created
-    with pytest.raises(ModelError, match=r"cannot write checkpoint .*model.pt"):
+
+    def full_disk(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(ModelError, match=r"cannot write checkpoint .*model.pt: No space left"):
         atomic_write(path, b"new", ModelError, "checkpoint")
-    assert path.read_bytes() == b"old"
+    assert path.read_bytes() == b"old" and sorted(tmp_path.iterdir()) == [path]

@@ -226,3 +226,20 @@ def test_a_failure_while_closing_is_in_the_run_statistics(tmp_path: Path, monkey
         ss.run_config(_config("synthetic:frames=4,size=64x48", masks=str(out)))
     stats = json.loads((out / "run_stats.json").read_text())
     assert stats["frames"] == 4 and "after the last frame" in stats["error"]
+
+
+def test_video_parts_of_several_methods_are_named_as_their_videos(tmp_path: Path):
+    from streamseg.config import OutputConfig
+    from streamseg.pipeline import _earlier_parts, _next_video_part, _video_paths
+
+    methods = ["mog2", "knn"]
+    outputs = OutputConfig(overlay=str(tmp_path / "ov.mp4"), video=str(tmp_path / "m.mp4"))
+    assert _next_video_part(outputs, methods, 25.0) == outputs  # nothing written yet
+    first = _video_paths(outputs, methods, 25.0)
+    for path in first:
+        path.write_bytes(b"x")
+    parts = _video_paths(_next_video_part(outputs, methods, 25.0), methods, 25.0)
+    assert sorted(p.name for p in parts) == ["m.part2.mp4", "ov_knn.part2.mp4", "ov_mog2.part2.mp4"]
+    for path in parts:
+        path.write_bytes(b"x")
+    assert sorted(_earlier_parts(first)) == sorted(parts)  # what a new run removes

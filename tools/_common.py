@@ -29,8 +29,11 @@ def frame_size(text: str) -> tuple[int, int]:
 
 
 def frame_sizes(text: str) -> list[tuple[int, int]]:
-    """Comma-separated ``WxH`` sizes, an argparse type."""
-    return [frame_size(part) for part in text.split(",") if part.strip()]
+    """Comma-separated ``WxH`` sizes (at least one), an argparse type."""
+    sizes = [frame_size(part) for part in text.split(",") if part.strip()]
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one size WxH, e.g. 320x240")
+    return sizes
 
 
 def positive_int(text: str) -> int:

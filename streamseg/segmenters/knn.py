@@ -25,13 +25,12 @@ class KNN(OpenCVSubtractor):
     """``cv2.createBackgroundSubtractorKNN`` with OpenCV's defaults.
 
     KNN samples with OpenCV's random generator, one per thread and shared by everything
-    on it. The model seeds it when it is made (first frame, reset), so a run does not
-    depend on what ran before it in the process: the same frames give the same masks
-    whether a sequence is scored alone or after others. Two KNN models applied in turn
-    on one thread still draw from one generator (``deterministic = False``).
+    on it. The model seeds it before each frame, from its seed and the frames it has
+    seen, so its masks depend on nothing else in the process: the same frames give the
+    same masks whether a sequence is scored alone or after others, and two KNN models
+    applied in turn on one thread (one loop over two cameras) are independent.
     """
 
-    deterministic: ClassVar[bool] = False
     cannot_freeze: ClassVar[str | None] = "OpenCV's KNN replaces samples at learningRate=0 too"
 
     @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class KNN(OpenCVSubtractor):
             dist2_threshold: squared distance deciding a sample is close.
             detect_shadows: mark shadows (they are then counted as background).
             k_nn: close samples needed to call a pixel background.
-            seed: seed of OpenCV's random generator, set when the model is made.
+            seed: seed of OpenCV's random generator (reseeded before each frame).
         """
 
         history: int = 500
@@ -63,7 +62,6 @@ class KNN(OpenCVSubtractor):
 
         c = self.config
         self._seen = 0
-        cv2.setRNGSeed(c.seed)
         sub = cv2.createBackgroundSubtractorKNN(c.history, c.dist2_threshold, c.detect_shadows)
         sub.setkNNSamples(c.k_nn)
         return sub
@@ -75,6 +73,7 @@ class KNN(OpenCVSubtractor):
     def _apply(self, image: np.ndarray, learning_rate: float) -> np.ndarray:
         if learning_rate == 1.0:
             self._seen = 0  # OpenCV starts the model again from this frame
+        self._reseed()
         mask = super()._apply(image, learning_rate)
         self._seen += 1
         # Every pixel is foreground until it has k_nn matching samples: OpenCV's KNN
@@ -83,8 +82,15 @@ class KNN(OpenCVSubtractor):
         return mask if self._seen > self._warm_up else np.zeros_like(mask)
 
     def _learn_one(self, image: np.ndarray) -> None:
+        self._reseed()
         super()._learn_one(image)
         self._seen += 1
+
+    def _reseed(self) -> None:
+        import cv2
+
+        # A C int from the seed and the frame count: a stream of its own for each frame.
+        cv2.setRNGSeed((self.config.seed * 1_000_003 + self._seen) % 2**31)
 
     @property
     def _warm_up(self) -> int:

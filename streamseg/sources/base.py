@@ -75,6 +75,11 @@ class FrameSource(abc.ABC):
         """
         self._cancelled = True
 
+    @property
+    def cancelled(self) -> bool:
+        """:meth:`cancel` was called (reads end early, not at the source's end)."""
+        return self._cancelled
+
     def close(self) -> None:
         """Release everything. Idempotent."""
         if not self._closed:
