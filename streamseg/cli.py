@@ -385,6 +385,9 @@ def run_cmd(
             cfg, stop=stopper.event, progress=progress, on_frame=agreement, on_open=on_open
         )
     console = _stderr_console()
+    if stopper.stopped and not stats.methods:
+        console.print("stopped by signal while the source was opening; nothing was written")
+        return stopper.exit_code
     console.print(
         _stats_table(
             stats,

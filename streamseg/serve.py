@@ -206,6 +206,13 @@ def load_serve_config(
     )
 
 
+def _is_live(uri: str) -> bool:
+    """A camera or network stream (a restart goes on from where it is, not from a start)."""
+    from streamseg.sources import local_path
+
+    return local_path(uri) is None and not uri.startswith("synthetic")
+
+
 class StreamWorker:
     """Runs one stream on a thread and answers status calls (the body of a Ray actor).
 
@@ -214,15 +221,16 @@ class StreamWorker:
     Args:
         stream: the stream.
         attempt: 0 for the first start, then the restart's number.
-        resume: go on writing into the outputs an earlier attempt of this serve wrote
-            (one that segmented frames); otherwise they are this serve's to start, as
-            ``run`` starts them (``--overwrite`` replaces an earlier serve's).
+        frames_done: frames the earlier attempts of this serve segmented. With any, this
+            attempt goes on writing into their outputs; without, the outputs are this
+            serve's to start, as ``run`` starts them (``--overwrite`` replaces an earlier
+            serve's). A live stream's ``max_frames`` counts them too.
     """
 
-    def __init__(self, stream: StreamConfig, attempt: int = 0, resume: bool = False) -> None:
+    def __init__(self, stream: StreamConfig, attempt: int = 0, frames_done: int = 0) -> None:
         self.stream = stream
         self.attempt = attempt
-        self.resume = resume
+        self.frames_done = frames_done
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = "created"
@@ -245,7 +253,11 @@ class StreamWorker:
                     cfg, save=str(ckpt), start=str(ckpt) if ckpt.exists() else cfg.start
                 )
             methods.append(dataclasses.replace(m, config=cfg))
-        return dataclasses.replace(run, methods=tuple(methods))
+        run = dataclasses.replace(run, methods=tuple(methods))
+        if run.max_frames is not None and self.frames_done and _is_live(run.source.uri):
+            # A camera goes on where it was; a file is segmented again from its start.
+            run = dataclasses.replace(run, max_frames=max(0, run.max_frames - self.frames_done))
+        return run
 
     def start(self) -> None:
         """Start the stream on a background thread (returns at once)."""
@@ -281,7 +293,7 @@ class StreamWorker:
                 stop=self._stop,
                 on_frame=on_frame,
                 segmenters_out=segs,
-                resume_outputs=self.resume,  # a restart goes on where the stream was
+                resume_outputs=self.frames_done > 0,  # a restart goes on where it was
             )
             self._stats = stats.as_dict()
             self._state = "stopped" if stats.interrupted else "done"
@@ -433,7 +445,7 @@ class Cluster:
         )
         # Resume only what an earlier attempt of this serve wrote: one that failed before
         # its outputs opened (a camera down at start) left --overwrite still to do.
-        actor = actor_cls.remote(stream, attempt, self._frames_before.get(stream.name, 0) > 0)
+        actor = actor_cls.remote(stream, attempt, self._frames_before.get(stream.name, 0))
         actor.start.remote()
         self._actors[stream.name] = actor
         self._attempts[stream.name] = attempt
@@ -504,6 +516,7 @@ class Cluster:
         )
         self._kill(name)
         self._due[name] = time.monotonic() + delay
+        self._last[name] = st  # what failed stays in the status while it waits
         return self._waiting(stream)
 
     def _kill(self, name: str) -> None:
@@ -625,7 +638,7 @@ def status_table(statuses: Sequence[Mapping[str, Any]]) -> Any:
             str(s.get("state")),
             str(s.get("frames", 0)),
             f"{s.get('fps', 0):.1f}",
-            "–" if p99 is None else f"{p99:.1f}",
+            "–" if p99 is None or p99 != p99 else f"{p99:.1f}",  # none yet, or NaN
             str(s.get("dropped", 0)),
             str(s.get("reconnects", 0)),
             "–" if s.get("model_version") is None else f"v{s['model_version']}",

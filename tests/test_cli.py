@@ -776,4 +776,5 @@ def test_a_stop_while_a_camera_is_connecting_ends_the_run_at_once(tmp_path: Path
     finally:
         server.close()
     assert proc.returncode == 130, err
+    assert "stopped by signal while the source was opening; nothing was written" in err
     assert "Traceback" not in err

@@ -215,3 +215,14 @@ def test_failed_starts_back_off_and_a_stream_that_ran_starts_its_budget_over(
     assert fail(frames=40)["state"] == "restarting"  # it ran: the budget starts over
     assert cluster._failures["cam"] == 1 and cluster._frames_before["cam"] == 40
     assert launched == [1, 2]
+
+
+def test_a_restarted_camera_counts_the_earlier_attempts_frames_toward_max_frames(tmp_path: Path):
+    streams = [
+        {"name": "cam", "source": {"uri": "rtsp://127.0.0.1:1/x"}, "methods": ["mog2"]},
+        {"name": "clip", "source": {"uri": "synthetic:frames=500"}, "methods": ["mog2"]},
+    ]
+    cam, clip = serve_config_from_dict({"streams": streams}, out=tmp_path, max_frames=200).streams
+    assert StreamWorker(cam, attempt=1, frames_done=150)._config().max_frames == 50
+    # A file is segmented again from its start.
+    assert StreamWorker(clip, attempt=1, frames_done=150)._config().max_frames == 200

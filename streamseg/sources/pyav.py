@@ -208,10 +208,19 @@ class _Connection:
         self.container = container
         self.stream = self.container.streams.video[0]
         self.gray = config.gray
+        self.read_timeout = config.read_timeout
 
     def frames(self) -> Iterator[np.ndarray]:
-        for frame in self.container.decode(self.stream):
-            yield frame_to_array(frame, self.gray)
+        import av
+
+        try:
+            for frame in self.container.decode(self.stream):
+                yield frame_to_array(frame, self.gray)
+        except av.error.ExitError:
+            # PyAV's read timeout, which FFmpeg words as "Immediate exit requested".
+            raise TimeoutError(
+                f"no data for {self.read_timeout:g} s (source.read_timeout)"
+            ) from None
 
     def close(self) -> None:
         self.container.close()
@@ -235,6 +244,10 @@ class PyAVSource(LiveCapableSource):
         self.uri = str(uri)
         self.config = config or SourceConfig(uri=self.uri)
         self.live = is_stream_url(self.uri)
+        if self.live:
+            # FFmpeg knows its protocols in lower case only ("RTSP://" is "not found").
+            scheme, rest = self.uri.split("://", 1)
+            self.uri = f"{scheme.lower()}://{rest}"
         self._container: Any = None
         self._decoder: Iterator[Any] | None = None
         self._count = 0
