@@ -58,6 +58,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _STREAM_KEYS = ("name", "cpus", "gpus", "max_restarts", "restart_delay", "checkpoint_every")
+#: What a stream's status counts over all its attempts (``attempt_<key>``: the current one's).
+_COUNTS = ("frames", "dropped", "reconnects")
 #: Longest wait between two restarts of a failing stream (the delay doubles up to it).
 MAX_RESTART_DELAY = 60.0
 
@@ -239,6 +241,7 @@ class StreamWorker:
         self._started = 0.0
         self._stats: dict[str, Any] = {}
         self._segs: dict[str, Any] = {}
+        self._source: Any = None
 
     def _config(self) -> RunConfig:
         """The run config, resuming an online model from its checkpoint when there is one."""
@@ -287,11 +290,15 @@ class StreamWorker:
                         seg.save(str(ckpt))
                 last_ckpt[0] = now
 
+        def on_open(source: Any) -> None:
+            self._source = source  # its dropped and reconnect counts, while it runs
+
         try:
             stats = run_config(
                 self._config(),
                 stop=self._stop,
                 on_frame=on_frame,
+                on_open=on_open,
                 segmenters_out=segs,
                 resume_outputs=self.frames_done > 0,  # a restart goes on where it was
             )
@@ -315,13 +322,14 @@ class StreamWorker:
             ),
             None,
         )
+        source = self._source
         return {
             "name": self.stream.name,
             "state": self._state,
             "frames": self._frames,
             "fps": self._frames / elapsed if elapsed else 0.0,
-            "dropped": self._stats.get("dropped", 0),
-            "reconnects": self._stats.get("reconnects", 0),
+            "dropped": self._stats.get("dropped", getattr(source, "dropped", 0)),
+            "reconnects": self._stats.get("reconnects", getattr(source, "reconnects", 0)),
             "latency_ms_p99": self._stats.get("latency_ms_p99"),
             "model_version": version,
             "restarts": self.attempt,
@@ -365,7 +373,7 @@ class Cluster:
         self._actors: dict[str, Any] = {}
         self._attempts: dict[str, int] = {}
         self._failures: dict[str, int] = {}  # failed attempts in a row
-        self._frames_before: dict[str, int] = {}  # frames of the earlier attempts
+        self._before: dict[str, dict[str, int]] = {}  # _COUNTS of the earlier attempts
         self._due: dict[str, float] = {}  # when a failed stream is started again
         self._last: dict[str, dict[str, Any]] = {}
         self._started_ray = False
@@ -445,7 +453,7 @@ class Cluster:
         )
         # Resume only what an earlier attempt of this serve wrote: one that failed before
         # its outputs opened (a camera down at start) left --overwrite still to do.
-        actor = actor_cls.remote(stream, attempt, self._frames_before.get(stream.name, 0))
+        actor = actor_cls.remote(stream, attempt, self._total(stream.name, "frames"))
         actor.start.remote()
         self._actors[stream.name] = actor
         self._attempts[stream.name] = attempt
@@ -482,7 +490,8 @@ class Cluster:
                 if refs[name] not in done:
                     raise ray.exceptions.GetTimeoutError(f"no status in {self.call_timeout:g} s")
                 st = ray.get(refs[name], timeout=0)
-                st["attempt_frames"] = st["frames"]  # this attempt's; frames: all of them
+                for k in _COUNTS:  # this attempt's; the plain keys: all attempts
+                    st[f"attempt_{k}"] = st.get(k, 0)
             except (
                 ray.exceptions.RayActorError,
                 ray.exceptions.GetTimeoutError,
@@ -494,7 +503,7 @@ class Cluster:
                     "error": type(err).__name__,
                 }
             st["restarts"] = self._attempts[name]
-            st["frames"] = self._frames_before.get(name, 0) + int(st.get("attempt_frames", 0))
+            self._add_totals(name, st)
             if st["state"] in ("died", "failed") and not self._stop.is_set():
                 st = self._failed(stream, st)
             self._last[name] = st
@@ -506,7 +515,7 @@ class Cluster:
         name = stream.name
         frames = int(st.get("attempt_frames", 0))
         self._failures[name] = 1 if frames else self._failures.get(name, 0) + 1
-        self._frames_before[name] = st["frames"]
+        self._before[name] = {k: int(st.get(k, 0)) for k in _COUNTS}
         if 0 <= stream.max_restarts < self._failures[name]:
             self._kill(name)  # a hung actor may still hold the camera and its CPUs
             return {**st, "state": "gave up"}
@@ -518,6 +527,15 @@ class Cluster:
         self._due[name] = time.monotonic() + delay
         self._last[name] = st  # what failed stays in the status while it waits
         return self._waiting(stream)
+
+    def _total(self, name: str, key: str) -> int:
+        """``key`` (one of _COUNTS) summed over the earlier attempts of stream ``name``."""
+        return self._before.get(name, {}).get(key, 0)
+
+    def _add_totals(self, name: str, st: dict[str, Any]) -> None:
+        """Frames, dropped frames and reconnects of ``st`` over every attempt so far."""
+        for k in _COUNTS:
+            st[k] = self._total(name, k) + int(st.get(f"attempt_{k}", 0))
 
     def _kill(self, name: str) -> None:
         try:
@@ -535,8 +553,8 @@ class Cluster:
             **self._last.get(name, {"name": name}),
             "state": "restarting",
             "restarts": self._attempts[name],
-            "frames": self._frames_before.get(name, 0),
-            "attempt_frames": 0,
+            **{k: self._total(name, k) for k in _COUNTS},
+            **{f"attempt_{k}": 0 for k in _COUNTS},
         }
 
     def wait(
@@ -595,8 +613,9 @@ class Cluster:
         except Exception:  # it died meanwhile: the last poll's status stays
             log.debug("stream %s: no final status", name, exc_info=True)
             return
-        st["attempt_frames"] = st["frames"]
-        st["frames"] = self._frames_before.get(name, 0) + st["frames"]
+        for k in _COUNTS:
+            st[f"attempt_{k}"] = st.get(k, 0)
+        self._add_totals(name, st)
         st["restarts"] = self._attempts.get(name, 0)
         self._last[name] = st
 

@@ -199,7 +199,7 @@ def test_failed_starts_back_off_and_a_stream_that_ran_starts_its_budget_over(
 
     def fail(frames: int) -> dict:
         st = {"name": "cam", "state": "failed", "frames": 0, "attempt_frames": frames}
-        st["frames"] = cluster._frames_before.get("cam", 0) + frames
+        st["frames"] = cluster._total("cam", "frames") + frames
         return cluster._failed(cam, st)
 
     def restart() -> float:
@@ -213,7 +213,7 @@ def test_failed_starts_back_off_and_a_stream_that_ran_starts_its_budget_over(
     assert fail(frames=0)["state"] == "gave up"  # 3rd failed start in a row
     cluster._failures["cam"] = 2
     assert fail(frames=40)["state"] == "restarting"  # it ran: the budget starts over
-    assert cluster._failures["cam"] == 1 and cluster._frames_before["cam"] == 40
+    assert cluster._failures["cam"] == 1 and cluster._total("cam", "frames") == 40
     assert launched == [1, 2]
 
 
@@ -226,3 +226,12 @@ def test_a_restarted_camera_counts_the_earlier_attempts_frames_toward_max_frames
     assert StreamWorker(cam, attempt=1, frames_done=150)._config().max_frames == 50
     # A file is segmented again from its start.
     assert StreamWorker(clip, attempt=1, frames_done=150)._config().max_frames == 200
+
+
+def test_frames_dropped_frames_and_reconnects_add_up_over_attempts(tmp_path: Path):
+    stream = {"name": "cam", "source": {"uri": "synthetic"}, "methods": ["mog2"]}
+    cluster = Cluster(serve_config_from_dict({"streams": [stream]}, out=tmp_path))
+    cluster._before["cam"] = {"frames": 300, "dropped": 12, "reconnects": 2}
+    st = {"attempt_frames": 50, "attempt_dropped": 3, "attempt_reconnects": 1}
+    cluster._add_totals("cam", st)
+    assert (st["frames"], st["dropped"], st["reconnects"]) == (350, 15, 3)
