@@ -57,14 +57,11 @@ def _stdout_console() -> Any:
 
 def _refuse_input_as_output(out: str, *inputs: str | None) -> None:
     """Refuse ``--out`` when it is one of the command's input files (it would be destroyed)."""
-    from streamseg.errors import ConfigError
-    from streamseg.sources import local_path
+    from streamseg.pipeline import check_outputs
 
-    target = Path(out).expanduser().resolve()
     for given in inputs:
-        path = local_path(given) if given else None
-        if path is not None and path.exists() and path.resolve() == target:
-            raise ConfigError(f"--out {out} is the input {given} itself; write it elsewhere")
+        if given:
+            check_outputs(given, [], [("--out", Path(out).expanduser())])
 
 
 class _Stopper:

@@ -365,11 +365,9 @@ def _next_video_part(outputs: OutputConfig, methods: Sequence[str], fps: float) 
     """
     from streamseg.errors import SinkError
 
-    kinds = ("video", "overlay", "mask_video")
-    if not any(getattr(outputs, k) for k in kinds):
-        return outputs
     if not any(path.exists() for path in _video_paths(outputs, methods, fps)):
         return outputs
+    kinds = ("video", "overlay", "mask_video")
     templates = {k: v for k in kinds if (v := getattr(outputs, k))}
     for k in ("overlay", "mask_video"):
         if k in templates and len(methods) > 1 and "{method}" not in templates[k]:
@@ -390,10 +388,15 @@ def _next_video_part(outputs: OutputConfig, methods: Sequence[str], fps: float) 
 
 def _video_paths(outputs: OutputConfig, methods: Sequence[str], fps: float) -> list[Path]:
     """The video files ``outputs`` names."""
+    return _videos_of(build_sinks(outputs, methods, fps))
+
+
+def _videos_of(sinks: Sequence[Sink]) -> list[Path]:
+    """The video files ``sinks`` write (masks folders left out)."""
     from streamseg.sinks import PngMaskSink
 
-    sinks = [s for s in build_sinks(outputs, methods, fps) if not isinstance(s, PngMaskSink)]
-    return [named[1] for s in sinks if (named := _sink_path(s)) is not None]
+    videos = [s for s in sinks if not isinstance(s, PngMaskSink)]
+    return [named[1] for s in videos if (named := _sink_path(s)) is not None]
 
 
 def _earlier_parts(videos: Sequence[Path]) -> list[Path]:
@@ -572,7 +575,7 @@ def run_config(
                 # video parts of an earlier serve's restarts go with the videos this run
                 # writes over (they would read as their continuation); earlier masks are
                 # refused before anything opens unless --overwrite.
-                earlier = _earlier_parts(_video_paths(config.outputs, methods, fps))
+                earlier = _earlier_parts(_videos_of(own_sinks))
                 if config.outputs.overwrite:
                     masks = _earlier_masks(own_sinks)
                     if masks:

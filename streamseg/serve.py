@@ -208,13 +208,6 @@ def load_serve_config(
     )
 
 
-def _is_live(uri: str) -> bool:
-    """A camera or network stream (a restart goes on from where it is, not from a start)."""
-    from streamseg.sources import local_path
-
-    return local_path(uri) is None and not uri.startswith("synthetic")
-
-
 class StreamWorker:
     """Runs one stream on a thread and answers status calls (the body of a Ray actor).
 
@@ -257,7 +250,9 @@ class StreamWorker:
                 )
             methods.append(dataclasses.replace(m, config=cfg))
         run = dataclasses.replace(run, methods=tuple(methods))
-        if run.max_frames is not None and self.frames_done and _is_live(run.source.uri):
+        from streamseg.sources import is_live
+
+        if run.max_frames is not None and self.frames_done and is_live(run.source.uri):
             # A camera goes on where it was; a file is segmented again from its start.
             run = dataclasses.replace(run, max_frames=max(0, run.max_frames - self.frames_done))
         return run

@@ -137,7 +137,8 @@ class Segmenter(abc.ABC):
         if timestamp is None:
             self._timestamp = time.monotonic()
             return
-        if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+        number = (int, float, np.integer, np.floating)  # as _learning_rate takes them
+        if isinstance(timestamp, bool) or not isinstance(timestamp, number):
             raise ConfigError(f"timestamp must be a number of seconds, got {timestamp!r}")
         if not math.isfinite(timestamp):
             raise ConfigError(f"timestamp must be finite, got {timestamp}")

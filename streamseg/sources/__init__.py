@@ -35,6 +35,7 @@ __all__ = [
     "SyntheticScene",
     "SyntheticSource",
     "check_scheme",
+    "is_live",
     "local_path",
     "open_source",
     "parse_synthetic",
@@ -62,6 +63,17 @@ def check_scheme(uri: str) -> None:
             f"{uri}: {scheme.group(1)!r} is not a stream streamseg reads "
             f"(use {', '.join(s.rstrip(':/') for s in STREAM_SCHEMES)})"
         )
+
+
+def is_live(uri: str) -> bool:
+    """``True`` for a camera or network stream: neither a file, a folder nor the synthetic scene.
+
+    Example:
+        >>> from streamseg.sources import is_live
+        >>> is_live("rtsp://cam/x"), is_live("0"), is_live("clip.mp4"), is_live("synthetic")
+        (True, True, False, False)
+    """
+    return local_path(uri) is None and not _is_synthetic(uri)
 
 
 def local_path(uri: str | int | Path) -> Path | None:
