@@ -644,7 +644,9 @@ def eval_cmd(
       streamseg eval PATH --method deepls,rpca,mog2,knn --out REPORT
                                                run each method causally, score, report
     Per sequence, per category and overall (mean over categories, as CDnet reports):
-    recall, specificity, FPR, FNR, PWC, precision, F-measure, and ms/frame.
+    recall, specificity, FPR, FNR, PWC, precision, F-measure, and ms/frame; and the
+    ceilings no single setting is owed (chosen with the ground truth per sequence): F at
+    each scoring method's best threshold, and the best method's F.
     """
     from streamseg.errors import ConfigError
     from streamseg.evaluation.benchmark import benchmark, score_results

@@ -13,6 +13,13 @@ scored pixels gives a precision–recall curve over thresholds. Each frame is sc
 before the method learns from it, like its mask, so the curve's point at the mask's
 threshold is the mask.
 
+Ceilings (:meth:`Report.ceilings`) say how far any single setting could go: the F of
+each method's best threshold per sequence (from its curve) and of the best method per
+sequence. Both are chosen with the ground truth, one sequence at a time, so no causal
+method with one setting for all footage is owed them; they tell a threshold that is
+off from a score that ranks pixels badly, and how much of a shortfall the footage
+itself leaves to every method.
+
 A metric that is undefined on one sequence (precision where a method called nothing
 foreground) leaves its means undefined too, as CDnet's averaging would: a mean over
 fewer sequences than the others would not compare.
@@ -109,6 +116,64 @@ class Report:
             out["fps"] = 1000.0 / out["ms_per_frame"] if out["ms_per_frame"] > 0 else float("nan")
         return out
 
+    def _category_mean(self, per_sequence: dict[str, float]) -> float:
+        """The mean of per-sequence values over categories of their means, as :meth:`overall`."""
+        category = {r.sequence: r.category for r in self.results}
+        groups: dict[str, list[float]] = {}
+        for seq, value in per_sequence.items():
+            groups.setdefault(category[seq], []).append(value)
+        return _mean([_mean(values) for values in groups.values()])
+
+    def best_thresholds(self, method: str) -> dict[str, tuple[float, float]] | None:
+        """Per sequence, ``(threshold, F)`` at the threshold of ``method``'s score that
+        maximises F; None when the method has no curve on every one of its sequences."""
+        rows = [r for r in self.results if r.method == method]
+        if not rows or any(not r.pr for r in rows):
+            return None
+        out = {}
+        for r in rows:
+            assert r.pr is not None
+            best = (0.0, 0.0)
+            for threshold, precision, recall in r.pr:
+                if precision + recall > 0:  # NaN (nothing called foreground) fails this too
+                    f = 2 * precision * recall / (precision + recall)
+                    if f > best[1]:
+                        best = (threshold, f)
+            out[r.sequence] = best
+        return out
+
+    def ceilings(self) -> dict[str, Any]:
+        """Upper bounds chosen with the ground truth, per sequence and as the mean F.
+
+        ``best_threshold``: per method with a score curve, F at its best threshold on each
+        sequence. ``best_method`` (two methods or more): the best F of any method on each
+        sequence. Neither is reachable by one setting for all footage; see the module doc.
+        """
+        out: dict[str, Any] = {"best_threshold": {}}
+        for method in self.methods:
+            best = self.best_thresholds(method)
+            if best is not None:
+                out["best_threshold"][method] = {
+                    "per_sequence": {
+                        s: {"threshold": t, "f_measure": f} for s, (t, f) in best.items()
+                    },
+                    "f_measure": self._category_mean({s: f for s, (_, f) in best.items()}),
+                }
+        if len(self.methods) > 1:
+            top: dict[str, SequenceResult] = {}
+            for r in self.results:
+                if not math.isnan(r.scores.f_measure) and (
+                    r.sequence not in top or r.scores.f_measure > top[r.sequence].scores.f_measure
+                ):
+                    top[r.sequence] = r
+            out["best_method"] = {
+                "per_sequence": {
+                    s: {"method": r.method, "f_measure": r.scores.f_measure} for s, r in top.items()
+                },
+                "f_measure": self._category_mean({s: r.scores.f_measure for s, r in top.items()}),
+            }
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         """Everything as plain JSON-able data (NaN becomes ``None``)."""
         return plain(
@@ -118,6 +183,7 @@ class Report:
                 "categories": {m: self.categories(m) for m in self.methods},
                 "overall": {m: self.overall(m) for m in self.methods},
                 "pr_curves": {f"{r.method}/{r.sequence}": r.pr for r in self.results if r.pr},
+                "ceilings": self.ceilings(),
             }
         )
 

@@ -62,7 +62,40 @@ def markdown(report: Report) -> str:
             + " | ".join(_fmt(o[k]) for k in METRICS)
             + f" | {_fmt(o.get('fps', math.nan), 1)} |"
         )
+    lines += _ceilings(report, seqs)
     return "\n".join(lines) + "\n"
+
+
+def _ceilings(report: Report, seqs: list[str]) -> list[str]:
+    """The ceilings table (Markdown lines; none when there is no ceiling to show)."""
+    ceil = report.ceilings()
+    thresholds, top = ceil["best_threshold"], ceil.get("best_method")
+    if not thresholds and top is None:
+        return []
+    heads = [f"{m} at its best threshold" for m in thresholds] + (["best method"] if top else [])
+    lines = [
+        "",
+        "Ceilings, chosen with the ground truth one sequence at a time (no method with one "
+        "setting for all footage is owed them): F at each scoring method's best threshold "
+        "(the threshold in brackets; 0.5 is the mask's), and the best F of any method.",
+        "",
+        "| sequence | " + " | ".join(heads) + " |",
+        "|---|" + "---|" * len(heads),
+    ]
+    for s in seqs:
+        cells = []
+        for ceiling in thresholds.values():
+            best = ceiling["per_sequence"].get(s)
+            cells.append(
+                f"{_fmt(best['f_measure'])} ({best['threshold']:.2f})" if best is not None else "–"
+            )
+        if top is not None:
+            best = top["per_sequence"].get(s)
+            cells.append(f"{_fmt(best['f_measure'])} {best['method']}" if best else "–")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    means = [c["f_measure"] for c in thresholds.values()] + ([top["f_measure"]] if top else [])
+    lines.append("| **mean F** | " + " | ".join(f"**{_fmt(m)}**" for m in means) + " |")
+    return lines
 
 
 def _csv(report: Report) -> str:

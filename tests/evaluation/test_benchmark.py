@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from streamseg.errors import EvaluationError
-from streamseg.evaluation.benchmark import benchmark, score_results
-from streamseg.evaluation.report import write_report
+from streamseg.evaluation.benchmark import Report, SequenceResult, benchmark, score_results
+from streamseg.evaluation.metrics import Scores
+from streamseg.evaluation.report import markdown, write_report
 from streamseg.sources.synthetic import SyntheticScene
 
 
@@ -110,6 +111,52 @@ def test_report_files_and_pr_curves(tree: Path, tmp_path: Path):
     assert "rpca/three" in data["pr_curves"] and "mog2/three" not in data["pr_curves"]
     md = (tmp_path / "report" / "results.md").read_text()
     assert "| three |" in md and "mean F" in md
+    ceil = data["ceilings"]
+    assert set(ceil["best_threshold"]) == {"rpca"}  # mog2 has no score to threshold
+    assert ceil["best_method"]["per_sequence"]["three"]["method"] in {"rpca", "mog2"}
+    assert "rpca at its best threshold" in md and "best method" in md
+
+
+def _result(method: str, category: str, seq: str, f_tp: int, pr=None) -> SequenceResult:
+    """A result whose F is ``2·f_tp / (2·f_tp + 100 − 2·f_tp)`` = f_tp / 50."""
+    return SequenceResult(method, category, seq, Scores(f_tp, 50 - f_tp, 50 - f_tp, 900), pr=pr)
+
+
+def test_ceilings_take_the_best_threshold_and_method_per_sequence():
+    curve_a = [(0.25, 0.5, 1.0), (0.5, 0.8, 0.8), (0.75, 1.0, 0.2), (1.0, float("nan"), 0.0)]
+    curve_b = [(0.25, 0.9, 0.9), (0.5, 0.9, 0.45)]
+    report = Report(
+        results=[
+            _result("net", "cat1", "a", 40, curve_a),  # F 0.8
+            _result("net", "cat1", "b", 10, curve_b),  # F 0.2
+            _result("net", "cat2", "c", 30, curve_b),  # F 0.6
+            _result("mog", "cat1", "a", 20),
+            _result("mog", "cat1", "b", 35),  # F 0.7
+            _result("mog", "cat2", "c", 25),
+        ]
+    )
+    assert report.best_thresholds("mog") is None
+    best = report.best_thresholds("net")
+    assert best is not None
+    assert best["a"] == (0.5, pytest.approx(0.8)) and best["b"] == (0.25, pytest.approx(0.9))
+    ceil = report.ceilings()
+    # the mean over categories of the category means, as CDnet's overall F
+    assert ceil["best_threshold"]["net"]["f_measure"] == pytest.approx(((0.8 + 0.9) / 2 + 0.9) / 2)
+    assert {s: v["method"] for s, v in ceil["best_method"]["per_sequence"].items()} == {
+        "a": "net",
+        "b": "mog",
+        "c": "net",
+    }
+    assert ceil["best_method"]["f_measure"] == pytest.approx(((0.8 + 0.7) / 2 + 0.6) / 2)
+    md = markdown(report)
+    assert "| b | 0.900 (0.25) | 0.700 mog |" in md
+    assert "| **mean F** | **0.875** | **0.675** |" in md
+
+
+def test_a_single_method_without_a_score_has_no_ceilings():
+    report = Report(results=[_result("mog", "cat", "a", 20)])
+    assert report.ceilings() == {"best_threshold": {}}
+    assert "Ceilings" not in markdown(report)
 
 
 def test_the_pr_curve_at_the_masks_threshold_is_the_mask(tree: Path, tmp_path: Path):
