@@ -143,6 +143,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # The live view's address is what --web asked for: say it (once it listens) unless -q.
+    web = logging.getLogger("streamseg.sinks.web")
+    web.setLevel(logging.NOTSET if quiet else min(level, logging.INFO))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -175,16 +178,16 @@ def _resolve_run(
     config: str | None,
     source: str | None,
     method: str | None,
-    masks: str | None,
-    video: str | None,
-    overlay: str | None,
-    mask_video: str | None,
+    outputs: dict[str, str | None],
     max_frames: int | None,
     gray: bool,
     overwrite: bool,
     overrides: Sequence[str],
 ) -> Any:
-    """Merge a config file, the command-line options and ``--set`` into one RunConfig."""
+    """Merge a config file, the command-line options and ``--set`` into one RunConfig.
+
+    ``outputs``: the output options given (``masks``, ``video``, ...; None: not given).
+    """
     from streamseg.config import read_yaml_file, run_config_from_dict, run_sections
     from streamseg.errors import ConfigError
 
@@ -203,7 +206,6 @@ def _resolve_run(
         raise ConfigError("no method given: use --method NAME[,NAME...] (see streamseg list)")
     if not data["source"].get("uri"):
         raise ConfigError("no source given: use --source FILE|FOLDER|URL|WEBCAM|synthetic")
-    outputs = {"masks": masks, "video": video, "overlay": overlay, "mask_video": mask_video}
     data["outputs"] = {**data["outputs"], **{k: v for k, v in outputs.items() if v}}
     if overwrite:
         data["outputs"]["overwrite"] = True
@@ -282,6 +284,12 @@ class _Agreement:
 @click.option("--video", metavar="FILE", help="Write a labelled mosaic video (input | methods).")
 @click.option("--overlay", metavar="FILE", help="Write an overlay video per method.")
 @click.option("--mask-video", metavar="FILE", help="Write a mask video per method.")
+@click.option(
+    "--web",
+    metavar="[HOST:]PORT",
+    help="Show the mosaic live in a browser at http://HOST:PORT/ (MJPEG; host 127.0.0.1 "
+    "unless given, 0.0.0.0 for the network).",
+)
 @click.option("--max-frames", type=click.IntRange(min=1), metavar="N", help="Stop after N frames.")
 @click.option("--config", "-c", metavar="FILE", help="YAML run configuration (see configs/).")
 @click.option(
@@ -326,6 +334,7 @@ def run_cmd(
     video: str | None,
     overlay: str | None,
     mask_video: str | None,
+    web: str | None,
     max_frames: int | None,
     config: str | None,
     overrides: tuple[str, ...],
@@ -342,12 +351,14 @@ def run_cmd(
     Examples:
       streamseg run --source ../shared/data/cdnet_highway/input --method mog2 --masks out/
       streamseg run --source rtsp://cam/stream --method mog2,knn --video mosaic.mp4
+      streamseg run --source 0 --method deepls --web 8080    # watch http://127.0.0.1:8080/
       streamseg run --config configs/cdnet.yaml --set methods.mog2.history=200
     """
     from streamseg.errors import ConfigError
     from streamseg.pipeline import run_config
 
-    args = (config, source, method, masks, video, overlay, mask_video, max_frames, gray, overwrite)
+    outputs = {"masks": masks, "video": video, "overlay": overlay, "mask_video": mask_video}
+    args = (config, source, method, {**outputs, "web": web}, max_frames, gray, overwrite)
     cfg = _resolve_run(*args, overrides)
     flags = {"weights": model, "start": resume, "save": save_checkpoint}
     if any(v is not None for v in flags.values()):
@@ -1065,7 +1076,10 @@ def list_cmd() -> int:
         "sources: video file (PyAV, OpenCV fallback), image folder / CDnet sequence, "
         "webcam index or /dev/videoN, rtsp:// http(s):// streams, synthetic[:k=v,...]"
     )
-    console.print("outputs: --masks DIR (binNNNNNN.png), --video (mosaic), --overlay, --mask-video")
+    console.print(
+        "outputs: --masks DIR (binNNNNNN.png), --video (mosaic), --overlay, --mask-video, "
+        "--web (live view)"
+    )
     return EXIT_OK
 
 

@@ -295,6 +295,9 @@ class OutputConfig:
         overlay: overlay video (mask tinted over the frame); ``{method}`` in the
             name is replaced, else the method name is appended for several methods.
         mask_video: mask video, named like ``overlay``.
+        web: serve the mosaic live to browsers at ``[HOST:]PORT`` (MJPEG over HTTP; host
+            ``127.0.0.1`` unless given, ``0.0.0.0`` for the network; see
+            :mod:`streamseg.sinks.web`).
         fps: frame rate of written videos (``None``: the source's, else 25).
         overwrite: replace the masks (``bin*.png``) an earlier run left in the masks
             folder; without it such a folder is refused, so two runs' masks never mix.
@@ -304,11 +307,16 @@ class OutputConfig:
     video: str | None = None
     overlay: str | None = None
     mask_video: str | None = None
+    web: str | None = None
     fps: float | None = None
     overwrite: bool = False
 
     def __post_init__(self) -> None:
         check(self.fps is None or self.fps > 0, f"outputs.fps must be > 0, got {self.fps}")
+        if self.web is not None:
+            from streamseg.sinks.web import parse_address
+
+            parse_address(self.web)
 
 
 @dataclass(frozen=True)

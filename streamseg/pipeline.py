@@ -283,6 +283,10 @@ def build_sinks(
     if outputs.mask_video:
         for m in methods:
             sinks.append(MaskVideoSink(_name_for(outputs.mask_video, m, several), m, fps))
+    if outputs.web:
+        from streamseg.sinks.web import WebSink
+
+        sinks.append(WebSink(outputs.web))
     return sinks
 
 

@@ -1,0 +1,200 @@
+"""The live web view: a real HTTP server on loopback, read by a real HTTP client."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+
+from streamseg.config import OutputConfig
+from streamseg.errors import ConfigError, SinkError
+from streamseg.frame import Frame
+from streamseg.serve import serve_config_from_dict
+from streamseg.sinks.web import WebSink, parse_address
+
+TIMEOUT = 10.0  # every wait of these tests
+
+
+def _frame(index: int, w: int = 64, h: int = 48) -> Frame:
+    image = np.full((h, w, 3), (index * 7) % 256, np.uint8)
+    return Frame(image, index, index / 25.0)
+
+
+def _masks(w: int = 64, h: int = 48) -> dict[str, np.ndarray]:
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:20, 10:30] = 255
+    return {"mog2": mask, "knn": mask}
+
+
+def _get(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as reply:
+            return reply.status, reply.headers["Content-Type"], reply.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers["Content-Type"], err.read()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("8080", ("127.0.0.1", 8080)),
+        (":8080", ("127.0.0.1", 8080)),
+        ("0.0.0.0:9000", ("0.0.0.0", 9000)),
+        ("[::1]:0", ("::1", 0)),
+    ],
+)
+def test_addresses(address: str, expected: tuple[str, int]):
+    assert parse_address(address) == expected
+
+
+@pytest.mark.parametrize("address", ["", "host:", "80808", "localhost:http", "-1"])
+def test_a_bad_address_is_a_config_error(address: str):
+    with pytest.raises(ConfigError, match="use PORT or HOST:PORT"):
+        parse_address(address)
+    with pytest.raises(ConfigError, match="web address"):
+        OutputConfig(web=address)
+
+
+def test_the_page_the_snapshot_and_unknown_paths():
+    with WebSink("127.0.0.1:0") as sink:
+        assert sink.url.startswith("http://127.0.0.1:") and not sink.url.endswith(":0/")
+        code, _, body = _get(sink.url + "latest.jpg")
+        assert code == 503 and b"no frame yet" in body  # nothing to show before a frame
+        sink.write(_frame(1), _masks())
+        code, kind, body = _get(sink.url + "latest.jpg")
+        assert (code, kind) == (200, "image/jpeg")
+        picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+        assert picture.shape == (48, 3 * 64, 3)  # input | mog2 | knn
+        code, kind, body = _get(sink.url)
+        assert code == 200 and kind.startswith("text/html")
+        assert b'src="/stream.mjpg"' in body and b"mog2, knn" in body
+        assert _get(sink.url + "nope")[0] == 404
+
+
+def test_a_wide_mosaic_is_scaled_down():
+    with WebSink("127.0.0.1:0", max_width=96) as sink:
+        sink.write(_frame(1), _masks())
+        body = _get(sink.url + "latest.jpg")[2]
+    picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape[:2] == (24, 96)  # 192×48, halved
+
+
+def _read_part(reply: http.client.HTTPResponse) -> bytes:
+    """One JPEG of a multipart stream: boundary, headers, body."""
+    assert reply.readline().strip() == b"--streamsegframe"
+    headers = {}
+    while line := reply.readline().strip():
+        key, _, value = line.decode().partition(":")
+        headers[key.lower()] = value.strip()
+    assert headers["content-type"] == "image/jpeg"
+    body = reply.read(int(headers["content-length"]))
+    assert reply.readline() == b"\r\n"
+    return body
+
+
+def test_a_viewer_gets_new_pictures_while_frames_come_and_close_ends_the_stream():
+    sink = WebSink("127.0.0.1:0", max_fps=1000)
+    sink.open()
+    stop = threading.Event()
+
+    def frames() -> None:
+        index = 0
+        while not stop.is_set():
+            sink.write(_frame(index), _masks())
+            index += 1
+            time.sleep(0.005)
+
+    writer = threading.Thread(target=frames)
+    writer.start()
+    try:
+        host, port = sink.url[len("http://") : -1].rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+        conn.request("GET", "/stream.mjpg")
+        reply = conn.getresponse()
+        assert reply.status == 200
+        assert reply.headers["Content-Type"] == "multipart/x-mixed-replace; boundary=streamsegframe"
+        parts = [_read_part(reply) for _ in range(3)]
+        shades = [
+            int(cv2.imdecode(np.frombuffer(p, np.uint8), cv2.IMREAD_GRAYSCALE)[40, 5])
+            for p in parts
+        ]
+        assert len(set(shades)) == 3  # three different frames, not one picture repeated
+    finally:
+        stop.set()
+        writer.join(TIMEOUT)
+        sink.close()
+    # The stream ends with the sink (the viewer is not left waiting) ...
+    rest = reply.read()
+    assert rest.count(b"--streamsegframe") <= 2
+    conn.close()
+    sink.close()  # ... and close() may come twice
+    with pytest.raises(OSError):
+        urllib.request.urlopen(sink.url, timeout=TIMEOUT)  # nothing listens any more
+
+
+def test_a_taken_port_is_a_clear_error_at_open():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        sink = WebSink(f"127.0.0.1:{port}")
+        with pytest.raises(SinkError, match=f"cannot listen on 127.0.0.1:{port}") as err:
+            sink.open()
+        assert err.value.exit_code == 2
+        sink.close()
+
+
+def test_streamseg_run_shows_the_live_view():
+    port = _free_port()
+    cmd = [sys.executable, "-m", "streamseg", "run", "--source", "synthetic", "--method"]
+    cmd += ["mog2", "--web", f"127.0.0.1:{port}", "--set", "source.realtime=true"]
+    with subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        try:
+            deadline = time.monotonic() + 4 * TIMEOUT
+            picture = None
+            while picture is None and time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    code, _, body = _get(f"http://127.0.0.1:{port}/latest.jpg")
+                    if code == 200:
+                        picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+                except OSError:
+                    time.sleep(0.2)  # not listening yet: the source is still opening
+            assert picture is not None and picture.shape == (240, 2 * 320, 3)
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=4 * TIMEOUT)
+    assert f"live view at http://127.0.0.1:{port}/" in err.decode()
+
+
+def _stream(name: str, web: str) -> dict:
+    return {
+        "name": name,
+        "source": {"uri": "synthetic"},
+        "methods": [{"name": "mog2"}],
+        "outputs": {"web": web},
+    }
+
+
+def test_serve_refuses_two_streams_on_one_port():
+    with pytest.raises(ConfigError, match="takes stream a's port"):
+        serve_config_from_dict({"streams": [_stream("a", "8080"), _stream("b", "0.0.0.0:8080")]})
+    ok = serve_config_from_dict({"streams": [_stream("a", "8080"), _stream("b", "8081")]})
+    assert [s.run.outputs.web for s in ok.streams] == ["8080", "8081"]
+    serve_config_from_dict({"streams": [_stream("a", "0"), _stream("b", "0")]})  # any free port
