@@ -98,6 +98,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.0"  # one response per connection: the stream ends it
+    timeout = 30.0  # a viewer that stops reading (or never sends its request) is dropped
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         sink = self.server.sink
