@@ -2,10 +2,11 @@
 
 ``http://HOST:PORT/`` shows the input and every method's overlay side by side (the
 tiles of :func:`~streamseg.sinks.mosaic.mosaic`) as they are segmented; the stream
-itself is ``/stream.mjpg`` (``multipart/x-mixed-replace``, which browsers, VLC and
-OpenCV's ``VideoCapture`` play) and ``/latest.jpg`` is the newest picture. It is the
-same protocol as the ``motion`` daemon's and most IP cameras' live view, so whatever
-shows those shows this.
+itself is ``/stream.mjpg`` (``multipart/x-mixed-replace``, which browsers and
+FFmpeg-based readers such as OpenCV's ``VideoCapture`` or PyAV play, so another
+``streamseg run --source http://HOST:PORT/stream.mjpg`` reads it too) and
+``/latest.jpg`` is the newest picture. It is the protocol of the ``motion`` daemon's
+and most IP cameras' live view.
 
 The sink holds only the newest picture, encoded at most ``max_fps`` times a second
 and only while somebody watches (a snapshot is kept fresh once a second otherwise),

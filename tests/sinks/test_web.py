@@ -198,3 +198,30 @@ def test_serve_refuses_two_streams_on_one_port():
     ok = serve_config_from_dict({"streams": [_stream("a", "8080"), _stream("b", "8081")]})
     assert [s.run.outputs.web for s in ok.streams] == ["8080", "8081"]
     serve_config_from_dict({"streams": [_stream("a", "0"), _stream("b", "0")]})  # any free port
+
+
+def test_streamseg_reads_its_own_live_view_as_a_source():
+    import streamseg as ss
+
+    sink = WebSink("127.0.0.1:0", max_fps=100)
+    sink.open()
+    stop = threading.Event()
+
+    def frames() -> None:
+        index = 0
+        while not stop.is_set():
+            sink.write(_frame(index), _masks())
+            index += 1
+            time.sleep(0.02)
+
+    writer = threading.Thread(target=frames)
+    writer.start()
+    try:
+        with ss.open_source(sink.url + "stream.mjpg") as source:
+            assert source.info.is_live  # no duration: a camera, not a file
+            images = [frame.image for frame, _ in zip(source, range(3), strict=False)]
+    finally:
+        stop.set()
+        writer.join(TIMEOUT)
+        sink.close()
+    assert [image.shape for image in images] == [(48, 3 * 64, 3)] * 3
