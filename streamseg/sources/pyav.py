@@ -307,21 +307,31 @@ class PyAVSource(LiveCapableSource):
         return self._read_file()
 
     def _decode(self, container: Any, stream: Any) -> Iterator[Any]:
-        """Frames of ``stream``; a damaged packet is skipped (and reported), not fatal."""
+        """Frames of ``stream``; a damaged packet is reported, not fatal."""
         import av
 
         bad = 0
+
+        def damaged(why: Any) -> None:
+            nonlocal bad
+            bad += 1
+            self.warning = (
+                f"{self.uri}: {bad} damaged packet(s), the last after frame {self._count} ({why})"
+            )
+            log.warning("%s", self.warning)
+
         try:
             for packet in container.demux(stream):
+                corrupt = packet.is_corrupt
+                if corrupt:
+                    # The demuxer's own flag, e.g. the last packet of a file cut inside a
+                    # fragment: the decoder's error about it is lost with frame threading.
+                    damaged("cut or corrupt data")
                 try:
                     yield from packet.decode()
                 except av.error.FFmpegError as err:
-                    bad += 1
-                    self.warning = (
-                        f"{self.uri}: {bad} damaged packet(s) skipped, the last "
-                        f"after frame {self._count} ({err})"
-                    )
-                    log.warning("%s", self.warning)
+                    if not corrupt:
+                        damaged(err)
         except av.error.FFmpegError as err:
             if self._remote and not self._cancelled:
                 # A file over HTTP whose connection broke or stalled: not a damaged file

@@ -107,6 +107,17 @@ def test_truncated_file_keeps_what_decodes(tmp_path: Path):
     assert 30 < len(frames) < 120
 
 
+@pytest.mark.parametrize("fraction", [0.4, 0.5, 0.65, 0.8, 0.9, 0.97])
+def test_a_fragmented_mp4_cut_anywhere_is_reported(tmp_path: Path, fraction: float):
+    # Cut inside a fragment, the lost frames may be fewer than the duration check's
+    # tolerance: the demuxer's flag on the cut packet reports them.
+    cut = cut_fragmented_mp4(tmp_path, 200, lambda data: int(len(data) * fraction))
+    with ss.open_source(cut) as src:
+        frames = list(src)
+    assert 0 < len(frames) < 200
+    assert src.warning is not None and "cut.mp4" in src.warning, src.warning
+
+
 def test_a_cut_file_that_states_only_a_duration_says_where_it_ended(tmp_path: Path):
     # Matroska states a duration but no frame count, so the count cannot tell a cut file.
     path = write_video(tmp_path / "full.mkv", frames=100)
