@@ -1024,6 +1024,14 @@ def serve_cmd(
     cfg = load_serve_config(config, out=out, max_frames=max_frames, overwrite=overwrite)
     show = _show_progress() if live is None else live
     console = _stderr_console()
+    for stream in cfg.streams:
+        if stream.run.outputs.web:
+            # The actors' own log lines stay in Ray's logs: say here where to look.
+            from streamseg.sinks.web import WebSink
+
+            web = WebSink(stream.run.outputs.web)
+            where = web.url if web.address[1] else "a free port (see Ray's logs)"
+            console.print(f"{stream.name}: live view at {where}")
     statuses: list[dict[str, Any]] = []
     with _Stopper() as stopper, Cluster(cfg, address=address, num_cpus=num_cpus) as cluster:
         with (

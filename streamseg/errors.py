@@ -92,6 +92,6 @@ class EvaluationError(StreamsegError, ValueError):
 
 
 class ClosedError(StreamsegError, ValueError):
-    """A segmenter used after ``close()`` (as Python's files raise ``ValueError``)."""
+    """A segmenter or sink used after ``close()`` (as Python's files raise ``ValueError``)."""
 
     exit_code = 1

@@ -443,8 +443,8 @@ def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
             there are expected.
 
     Raises:
-        SinkError: see :func:`check_outputs`; or a masks folder holding masks without
-            ``outputs.overwrite``.
+        SinkError: see :func:`check_outputs`; a masks folder holding masks without
+            ``outputs.overwrite``; or a live view's port that is taken.
     """
     # The fps only changes the videos' rate, which no check looks at.
     planned = build_sinks(config.outputs, [m.name for m in config.methods], 25.0)
@@ -456,6 +456,10 @@ def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
     check_outputs(config.source.uri, planned, checkpoints)
     if not resume:
         _refuse_earlier_masks(config.outputs, planned)
+    if config.outputs.web:
+        from streamseg.sinks.web import probe
+
+        probe(config.outputs.web)  # a taken port, before a camera takes seconds to connect
 
 
 def _output_dirs(outputs: OutputConfig, sinks: Sequence[Sink]) -> list[Path]:

@@ -147,7 +147,7 @@ def serve_config_from_dict(
     if unknown:
         raise ConfigError(f"serve config: unknown key {unknown[0]!r} (valid: streams)")
     streams = []
-    views: dict[tuple[str, int], str] = {}  # live views' addresses, and their stream
+    views: dict[str, str] = {}  # live views' addresses, and their stream
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
             raise ConfigError(f"serve config: stream {i} must be a mapping")
@@ -185,17 +185,15 @@ def serve_config_from_dict(
             raise ConfigError(f"stream {name}: no methods")
         o = run.outputs
         if o.web:
-            from streamseg.sinks.web import parse_address
+            from streamseg.sinks.web import conflicts
 
             # One port, one stream: the second would fail to listen on every restart.
-            host, port = parse_address(o.web)
-            for (other_host, other_port), other in views.items():
-                shared = host == other_host or {host, other_host} & {"0.0.0.0", "::"}
-                if port and port == other_port and shared:
+            for address, other in views.items():
+                if conflicts(o.web, address):
                     raise ConfigError(
                         f"stream {name}: outputs.web {o.web} takes stream {other}'s port"
                     )
-            views[host, port] = name
+            views[o.web] = name
         if not (o.masks or o.video or o.overlay or o.mask_video or o.web):
             log.warning(
                 "stream %s writes nothing and keeps no checkpoint: give it outputs or serve --out",

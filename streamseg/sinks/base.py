@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from streamseg.errors import ConfigError
+from streamseg.errors import ClosedError, ConfigError
 from streamseg.frame import Frame
 
 __all__ = ["Sink"]
@@ -43,7 +43,14 @@ class Sink(abc.ABC):
             self._opened = True
 
     def write(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:
-        """Write the results of one frame."""
+        """Write the results of one frame.
+
+        Raises:
+            ClosedError: the sink was closed (a write then would reopen nothing, or
+                reopen what close() let go of).
+        """
+        if self._closed:
+            raise ClosedError(f"{type(self).__name__}: write() after close()")
         if not self._opened:
             self.open()
         self._write(frame, masks)

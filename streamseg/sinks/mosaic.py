@@ -43,19 +43,30 @@ def mosaic(
     *,
     columns: int | None = None,
     show_overlay: bool = True,
+    max_width: int | None = None,
 ) -> np.ndarray:
-    """Tile the input and one labelled tile per method (overlay or plain mask) in a grid."""
+    """Tile the input and one labelled tile per method (overlay or plain mask) in a grid.
+
+    ``max_width``: the grid is at most this wide; the frame and masks are scaled down
+    *before* tiling, so a large frame costs what its small tiles cost.
+    """
     import cv2
 
     base = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    n = len(masks) + 1
+    cols = columns or (n if n <= 3 else math.ceil(math.sqrt(n)))
+    h, w = base.shape[:2]
+    if max_width is not None and cols * w > max_width:
+        w = max(1, max_width // cols)
+        h = max(2, round(h * w / base.shape[1]))  # a very wide, thin frame keeps two rows
+        base = cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA)
+        # A mask keeps every pixel that covers foreground: a thin object must not vanish.
+        masks = {k: cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA) for k, m in masks.items()}
     tiles = [_label(base.copy(), "input")]
     for name, mask in masks.items():
         tile = overlay(base, mask) if show_overlay else cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
         tiles.append(_label(tile, name))
-    n = len(tiles)
-    cols = columns or (n if n <= 3 else math.ceil(math.sqrt(n)))
     rows = math.ceil(n / cols)
-    h, w = base.shape[:2]
     grid = np.zeros((rows * h, cols * w, 3), np.uint8)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, cols)
@@ -84,16 +95,8 @@ class MosaicSink(Sink):
         self._writer = VideoWriter(self.path, self.fps)
 
     def _write(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:
-        import cv2
-
         assert self._writer is not None
-        grid = mosaic(frame.image, masks)
-        if grid.shape[1] > self.max_width:
-            scale = self.max_width / grid.shape[1]
-            # At least two rows: a very wide, thin frame must not scale to nothing.
-            height = max(2, round(grid.shape[0] * scale))
-            grid = cv2.resize(grid, (self.max_width, height), interpolation=cv2.INTER_AREA)
-        self._writer.write(grid, frame.timestamp)
+        self._writer.write(mosaic(frame.image, masks, max_width=self.max_width), frame.timestamp)
 
     def _close(self) -> None:
         if self._writer is not None:

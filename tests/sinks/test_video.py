@@ -103,6 +103,16 @@ def test_mosaic_labels_every_tile():
         assert (label == 0).any() and (label > 200).any()  # black band, white text
 
 
+def test_a_large_mosaic_is_built_at_its_shown_size_and_keeps_thin_objects():
+    img = np.full((1080, 1920, 3), 128, np.uint8)
+    line = np.zeros((1080, 1920), np.uint8)
+    line[500:1000, 960] = 255  # one pixel wide: a tile a sixth as wide must still show it
+    grid = mosaic(img, {"a": line, "b": line}, max_width=960)
+    assert grid.shape == (180, 960, 3)
+    tile_a = grid[:, 320:640].astype(int)
+    assert (np.abs(tile_a[100:160, 155:165] - 128) > 30).any()  # the tint is there
+
+
 @pytest.mark.parametrize("sink", [MosaicSink, MaskVideoSink, OverlayVideoSink])
 @pytest.mark.parametrize(("name", "match"), [("", "is a folder"), ("x.xyz", "end it in .mp4")])
 def test_a_bad_video_name_fails_before_the_first_frame(tmp_path: Path, sink, name, match):

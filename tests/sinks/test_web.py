@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import subprocess
 import sys
@@ -16,10 +17,10 @@ import numpy as np
 import pytest
 
 from streamseg.config import OutputConfig
-from streamseg.errors import ConfigError, SinkError
+from streamseg.errors import ClosedError, ConfigError, SinkError
 from streamseg.frame import Frame
 from streamseg.serve import serve_config_from_dict
-from streamseg.sinks.web import WebSink, parse_address
+from streamseg.sinks.web import WebSink, conflicts, parse_address, probe
 
 TIMEOUT = 10.0  # every wait of these tests
 
@@ -62,12 +63,19 @@ def test_addresses(address: str, expected: tuple[str, int]):
     assert parse_address(address) == expected
 
 
-@pytest.mark.parametrize("address", ["", "host:", "80808", "localhost:http", "-1"])
+@pytest.mark.parametrize(
+    "address", ["", "host:", "80808", "localhost:http", "-1", "²", "::8080", "::1:8080", "[x]:80"]
+)
 def test_a_bad_address_is_a_config_error(address: str):
     with pytest.raises(ConfigError, match="use PORT or HOST:PORT"):
         parse_address(address)
     with pytest.raises(ConfigError, match="web address"):
         OutputConfig(web=address)
+
+
+def test_which_addresses_conflict():
+    assert conflicts("8080", "localhost:8080") and conflicts("0.0.0.0:8080", "8080")
+    assert not conflicts("8080", "8081") and not conflicts("0", "127.0.0.1:0")
 
 
 def test_the_page_the_snapshot_and_unknown_paths():
@@ -82,8 +90,31 @@ def test_the_page_the_snapshot_and_unknown_paths():
         assert picture.shape == (48, 3 * 64, 3)  # input | mog2 | knn
         code, kind, body = _get(sink.url)
         assert code == 200 and kind.startswith("text/html")
-        assert b'src="/stream.mjpg"' in body and b"mog2, knn" in body
+        # relative links: a proxy may serve the page under any path
+        assert b'src="stream.mjpg"' in body and b"mog2, knn" in body
         assert _get(sink.url + "nope")[0] == 404
+        code, kind, body = _get(sink.url + "status.json")
+        status = json.loads(body)
+        assert (code, kind, status["pictures"], status["methods"]) == (
+            200,
+            "application/json",
+            1,
+            ["mog2", "knn"],
+        )
+        assert 0 <= status["age_s"] < TIMEOUT
+
+
+def test_head_requests_get_headers_only():
+    with WebSink("127.0.0.1:0") as sink:
+        sink.write(_frame(1), _masks())
+        host, port = sink.url[len("http://") : -1].rsplit(":", 1)
+        for path, kind in (("/", "text/html"), ("/stream.mjpg", "multipart/x-mixed-replace")):
+            conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+            conn.request("HEAD", path)
+            reply = conn.getresponse()
+            assert reply.status == 200 and reply.headers["Content-Type"].startswith(kind)
+            assert reply.read() == b""
+            conn.close()
 
 
 def test_a_wide_mosaic_is_scaled_down():
@@ -147,16 +178,94 @@ def test_a_viewer_gets_new_pictures_while_frames_come_and_close_ends_the_stream(
         urllib.request.urlopen(sink.url, timeout=TIMEOUT)  # nothing listens any more
 
 
-def test_a_taken_port_is_a_clear_error_at_open():
+def test_a_taken_port_is_a_clear_error_at_open_and_before(tmp_path):
+    from streamseg.config import run_config_from_dict
+    from streamseg.pipeline import run_config
+
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         sink = WebSink(f"127.0.0.1:{port}")
-        with pytest.raises(SinkError, match=f"cannot listen on 127.0.0.1:{port}") as err:
+        with pytest.raises(
+            SinkError, match=f"cannot listen on 127.0.0.1:{port}.*another port"
+        ) as err:
             sink.open()
         assert err.value.exit_code == 2
         sink.close()
+        with pytest.raises(SinkError, match="another port"):
+            probe(str(port))
+        # A run checks the port before its source, methods and outputs open.
+        config = run_config_from_dict(
+            {
+                "source": "synthetic",
+                "methods": ["mog2"],
+                "outputs": {"web": str(port), "masks": str(tmp_path / "masks")},
+            }
+        )
+        with pytest.raises(SinkError, match="cannot listen"):
+            run_config(config)
+        assert not (tmp_path / "masks").exists()
+    with pytest.raises(SinkError, match="check the host"):
+        probe("192.0.2.1:18000")  # TEST-NET-1: not this machine's
+
+
+def test_viewers_and_connections_are_capped():
+    with WebSink("127.0.0.1:0", max_viewers=2) as sink:
+        sink.write(_frame(1), _masks())
+        host, port = sink.url[len("http://") : -1].rsplit(":", 1)
+        watching = []
+        for _ in range(2):
+            conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+            conn.request("GET", "/stream.mjpg")
+            watching.append((conn, conn.getresponse()))
+            assert watching[-1][1].status == 200
+        assert _get(sink.url + "stream.mjpg")[0] == 503  # a third viewer
+        idle = []
+        for _ in range(2 + 8 + 4):  # past viewers + extra connections, never sending
+            s = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+            idle.append(s)
+        turned_away = 0
+        for s in idle:
+            s.settimeout(0.5)
+            try:
+                turned_away += s.recv(100).startswith(b"HTTP/1.0 503")
+            except TimeoutError:
+                pass  # admitted: it waits for a request
+        assert turned_away >= 4
+        for s in idle:
+            s.close()
+        for conn, _ in watching:
+            conn.close()
+
+
+def test_close_ends_a_stream_whose_viewer_stopped_reading():
+    sink = WebSink("127.0.0.1:0", max_fps=1000)
+    sink.open()
+    big = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)  # JPEG-hostile
+    host, port = sink.url[len("http://") : -1].rsplit(":", 1)
+    viewer = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+    viewer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    viewer.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+    for i in range(200):  # fill the socket buffers: the handler blocks in write()
+        sink.write(Frame(big, i, i / 25.0), _masks(640, 480))
+        time.sleep(0.002)
+    handlers = [t for t in threading.enumerate() if "process_request" in t.name]
+    assert handlers  # the viewer's handler, blocked on its full socket
+    sink.close()
+    deadline = time.monotonic() + TIMEOUT
+    while any(t.is_alive() for t in handlers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.is_alive() for t in handlers)  # not after the 30 s write timeout
+    viewer.close()
+
+
+def test_write_after_close_is_refused():
+    sink = WebSink("127.0.0.1:0")
+    sink.close()
+    with pytest.raises(ClosedError, match="after close"):
+        sink.write(_frame(1), _masks())
+    assert sink._server is None  # nothing was started
 
 
 def test_streamseg_run_shows_the_live_view():
@@ -193,10 +302,12 @@ def _stream(name: str, web: str) -> dict:
 
 
 def test_serve_refuses_two_streams_on_one_port():
-    with pytest.raises(ConfigError, match="takes stream a's port"):
-        serve_config_from_dict({"streams": [_stream("a", "8080"), _stream("b", "0.0.0.0:8080")]})
-    ok = serve_config_from_dict({"streams": [_stream("a", "8080"), _stream("b", "8081")]})
-    assert [s.run.outputs.web for s in ok.streams] == ["8080", "8081"]
+    one, two = str(_free_port()), str(_free_port())  # config loading checks they are free
+    for same in (one, f"0.0.0.0:{one}", f"localhost:{one}"):
+        with pytest.raises(ConfigError, match="takes stream a's port"):
+            serve_config_from_dict({"streams": [_stream("a", one), _stream("b", same)]})
+    ok = serve_config_from_dict({"streams": [_stream("a", one), _stream("b", two)]})
+    assert [s.run.outputs.web for s in ok.streams] == [one, two]
     serve_config_from_dict({"streams": [_stream("a", "0"), _stream("b", "0")]})  # any free port
 
 
@@ -225,3 +336,18 @@ def test_streamseg_reads_its_own_live_view_as_a_source():
         writer.join(TIMEOUT)
         sink.close()
     assert [image.shape for image in images] == [(48, 3 * 64, 3)] * 3
+
+
+def test_viewers_that_go_away_print_nothing(capfd):
+    import struct
+
+    with WebSink("127.0.0.1:0") as sink:
+        sink.write(_frame(1), _masks())
+        host, port = sink.url[len("http://") : -1].rsplit(":", 1)
+        for path in ("/", "/latest.jpg", "/stream.mjpg") * 5:
+            s = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+            s.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()  # a reset, as a browser that navigates away may send
+        assert _get(sink.url + "status.json")[0] == 200  # still serving
+    assert "Traceback" not in capfd.readouterr().err
