@@ -83,8 +83,8 @@ async function poll() {{
   try {{
     const s = await (await fetch("status.json", {{cache: "no-store"}})).json();
     const old = s.age_s === null || s.age_s > 3;
-    state.textContent = old ? "no new picture for " +
-      (s.age_s === null ? "ever" : Math.round(s.age_s) + " s") : "live";
+    state.textContent = !old ? "live" : s.age_s === null ? "no picture yet" :
+      "no new picture for " + Math.round(s.age_s) + " s";
     state.style.color = old ? "#f84" : "#8c8";
     if (stale && !old) view.src = "stream.mjpg?" + Date.now();  // back: reconnect
     stale = old;
