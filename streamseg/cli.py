@@ -1029,9 +1029,7 @@ def serve_cmd(
             # The actors' own log lines stay in Ray's logs: say here where to look.
             from streamseg.sinks.web import WebSink
 
-            web = WebSink(stream.run.outputs.web)
-            where = web.url if web.address[1] else "a free port (see Ray's logs)"
-            console.print(f"{stream.name}: live view at {where}")
+            console.print(f"{stream.name}: live view at {WebSink(stream.run.outputs.web).url}")
     statuses: list[dict[str, Any]] = []
     with _Stopper() as stopper, Cluster(cfg, address=address, num_cpus=num_cpus) as cluster:
         with (

@@ -185,7 +185,13 @@ def serve_config_from_dict(
             raise ConfigError(f"stream {name}: no methods")
         o = run.outputs
         if o.web:
-            from streamseg.sinks.web import conflicts
+            from streamseg.sinks.web import conflicts, parse_address
+
+            if parse_address(o.web)[1] == 0:
+                raise ConfigError(
+                    f"stream {name}: outputs.web {o.web} picks a free port nobody would be "
+                    "told of (the stream runs in a Ray actor): give it a port, e.g. 8081"
+                )
 
             # One port, one stream: the second would fail to listen on every restart.
             for address, other in views.items():

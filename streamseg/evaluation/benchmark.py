@@ -10,15 +10,15 @@ precision and F-measure, plus ms per frame.
 
 For methods with a continuous score (``score_one``) a histogram of the score on
 scored pixels gives a precision–recall curve over thresholds. Each frame is scored
-before the method learns from it, like its mask, so the curve's point at the mask's
-threshold is the mask.
+before the method learns from it, like its mask, so the curve's point at the mask
+rule's threshold is the mask, up to what a method does to its mask after the threshold.
 
-Ceilings (:meth:`Report.ceilings`) say how far any single setting could go: the F of
-each method's best threshold per sequence (from its curve) and of the best method per
-sequence. Both are chosen with the ground truth, one sequence at a time, so no causal
-method with one setting for all footage is owed them; they tell a threshold that is
-off from a score that ranks pixels badly, and how much of a shortfall the footage
-itself leaves to every method.
+Ceilings (:meth:`Report.ceilings`) say what one choice per sequence, made with the ground
+truth, reaches: the F of each method's best threshold per sequence (from its curve, or
+its mask where that does better) and of the best method per sequence. No causal method
+with one setting for all footage is owed them; they tell a threshold that is off from a
+score that ranks pixels badly, and how much of a shortfall the footage leaves to all of
+the methods run.
 
 A metric that is undefined on one sequence (precision where a method called nothing
 foreground) leaves its means undefined too, as CDnet's averaging would: a mean over
@@ -124,30 +124,36 @@ class Report:
             groups.setdefault(category[seq], []).append(value)
         return _mean([_mean(values) for values in groups.values()])
 
-    def best_thresholds(self, method: str) -> dict[str, tuple[float, float]] | None:
+    def best_thresholds(self, method: str) -> dict[str, tuple[float | None, float]] | None:
         """Per sequence, ``(threshold, F)`` at the threshold of ``method``'s score that
-        maximises F; None when the method has no curve on every one of its sequences."""
+        maximises F, or ``(None, F)`` where the method's own mask does at least as well (a
+        mask may be cleaned up after its threshold); None when the method has no curve on
+        every one of its sequences. An F that is undefined stays so (NaN)."""
         rows = [r for r in self.results if r.method == method]
         if not rows or any(not r.pr for r in rows):
             return None
-        out = {}
+        out: dict[str, tuple[float | None, float]] = {}
         for r in rows:
             assert r.pr is not None
-            best = (0.0, 0.0)
-            for threshold, precision, recall in r.pr:
-                if precision + recall > 0:  # NaN (nothing called foreground) fails this too
-                    f = 2 * precision * recall / (precision + recall)
-                    if f > best[1]:
-                        best = (threshold, f)
+            best: tuple[float | None, float] = (None, r.scores.f_measure)
+            if not math.isnan(best[1]):
+                for threshold, precision, recall in r.pr:
+                    if precision + recall > 0:  # NaN (nothing called foreground) fails this too
+                        f = 2 * precision * recall / (precision + recall)
+                        if f > best[1]:
+                            best = (threshold, f)
             out[r.sequence] = best
         return out
 
     def ceilings(self) -> dict[str, Any]:
-        """Upper bounds chosen with the ground truth, per sequence and as the mean F.
+        """What one choice per sequence, made with the ground truth, reaches: per sequence
+        and as the mean F (over categories, as :meth:`overall`).
 
         ``best_threshold``: per method with a score curve, F at its best threshold on each
-        sequence. ``best_method`` (two methods or more): the best F of any method on each
-        sequence. Neither is reachable by one setting for all footage; see the module doc.
+        sequence (or its mask's, where that is better). ``best_method`` (two methods or
+        more): the best F of any method on each sequence. Neither is reachable by one
+        setting for all footage; see the module doc. As in :meth:`overall`, a sequence
+        where F is undefined (no method defines it) leaves the mean undefined.
         """
         out: dict[str, Any] = {"best_threshold": {}}
         for method in self.methods:
@@ -160,17 +166,15 @@ class Report:
                     "f_measure": self._category_mean({s: f for s, (_, f) in best.items()}),
                 }
         if len(self.methods) > 1:
-            top: dict[str, SequenceResult] = {}
+            top: dict[str, tuple[str | None, float]] = {}
             for r in self.results:
-                if not math.isnan(r.scores.f_measure) and (
-                    r.sequence not in top or r.scores.f_measure > top[r.sequence].scores.f_measure
-                ):
-                    top[r.sequence] = r
+                f = r.scores.f_measure
+                held = top.get(r.sequence, (None, math.nan))
+                if math.isnan(held[1]) or f > held[1]:  # a NaN F never wins over a number
+                    top[r.sequence] = (r.method, f) if not math.isnan(f) else held
             out["best_method"] = {
-                "per_sequence": {
-                    s: {"method": r.method, "f_measure": r.scores.f_measure} for s, r in top.items()
-                },
-                "f_measure": self._category_mean({s: r.scores.f_measure for s, r in top.items()}),
+                "per_sequence": {s: {"method": m, "f_measure": f} for s, (m, f) in top.items()},
+                "f_measure": self._category_mean({s: f for s, (_, f) in top.items()}),
             }
         return out
 

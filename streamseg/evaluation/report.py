@@ -75,9 +75,10 @@ def _ceilings(report: Report, seqs: list[str]) -> list[str]:
     heads = [f"{m} at its best threshold" for m in thresholds] + (["best method"] if top else [])
     lines = [
         "",
-        "Ceilings, chosen with the ground truth one sequence at a time (no method with one "
+        "Ceilings: one choice per sequence, made with the ground truth (no method with one "
         "setting for all footage is owed them): F at each scoring method's best threshold "
-        "(the threshold in brackets; 0.5 is the mask's), and the best F of any method.",
+        "(in brackets; 0.5 is the mask rule's, 'mask': its own mask did best), and the best "
+        "F of any method.",
         "",
         "| sequence | " + " | ".join(heads) + " |",
         "|---|" + "---|" * len(heads),
@@ -86,12 +87,16 @@ def _ceilings(report: Report, seqs: list[str]) -> list[str]:
         cells = []
         for ceiling in thresholds.values():
             best = ceiling["per_sequence"].get(s)
-            cells.append(
-                f"{_fmt(best['f_measure'])} ({best['threshold']:.2f})" if best is not None else "–"
-            )
+            if best is None:
+                cells.append("–")
+            else:
+                t = best["threshold"]
+                cells.append(f"{_fmt(best['f_measure'])} ({'mask' if t is None else f'{t:.2f}'})")
         if top is not None:
             best = top["per_sequence"].get(s)
-            cells.append(f"{_fmt(best['f_measure'])} {best['method']}" if best else "–")
+            cells.append(
+                f"{_fmt(best['f_measure'])} {best['method'] or ''}".strip() if best else "–"
+            )
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     means = [c["f_measure"] for c in thresholds.values()] + ([top["f_measure"]] if top else [])
     lines.append("| **mean F** | " + " | ".join(f"**{_fmt(m)}**" for m in means) + " |")

@@ -37,7 +37,13 @@ class Sink(abc.ABC):
         self._closed = False
 
     def open(self) -> None:
-        """Prepare the output (create folders, check permissions). Idempotent."""
+        """Prepare the output (create folders, check permissions). Idempotent.
+
+        Raises:
+            ClosedError: the sink was closed (what it holds is finished and let go of).
+        """
+        if self._closed:
+            raise ClosedError(f"{type(self).__name__}: open() after close()")
         if not self._opened:
             self._open()
             self._opened = True
@@ -46,8 +52,7 @@ class Sink(abc.ABC):
         """Write the results of one frame.
 
         Raises:
-            ClosedError: the sink was closed (a write then would reopen nothing, or
-                reopen what close() let go of).
+            ClosedError: the sink was closed.
         """
         if self._closed:
             raise ClosedError(f"{type(self).__name__}: write() after close()")

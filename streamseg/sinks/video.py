@@ -174,15 +174,22 @@ def overlay(
     colour: tuple[int, int, int] = (0, 0, 255),
     alpha: float = 0.55,
 ) -> np.ndarray:
-    """``image`` with the foreground tinted by ``colour`` (BGR) and outlined."""
+    """``image`` with the foreground tinted by ``colour`` (BGR) and outlined.
+
+    A mask value below 255 (a mask scaled down, whose pixel covers some foreground) tints
+    in proportion, so scattered specks stay faint and a thin object stays visible; the
+    outline is drawn around pixels at least half covered.
+    """
     import cv2
 
     out = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     out = out.copy()
     fg = mask > 0
+    weight = (alpha / 255.0) * mask[fg].astype(np.float32)[:, None]
     tint = np.asarray(colour, np.float32)
-    out[fg] = ((1 - alpha) * out[fg] + alpha * tint).astype(np.uint8)
-    contours, _ = cv2.findContours(fg.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out[fg] = ((1 - weight) * out[fg] + weight * tint).astype(np.uint8)
+    half = (mask >= 128).astype(np.uint8)
+    contours, _ = cv2.findContours(half, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     cv2.drawContours(out, contours, -1, colour, 1)
     return out
 

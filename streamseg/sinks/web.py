@@ -2,8 +2,8 @@
 
 ``http://HOST:PORT/`` shows the input and every method's overlay side by side (the
 tiles of :func:`~streamseg.sinks.mosaic.mosaic`) as they are segmented, and says when
-the picture stops being live (the run ended or stalled, the connection dropped; it
-reconnects by itself). The stream itself is ``/stream.mjpg``
+the picture stops being live (the run ended or stalled, the server cannot be reached, the
+stream was refused or broke; it reconnects when it can). The stream itself is ``/stream.mjpg``
 (``multipart/x-mixed-replace``, the protocol of most IP cameras' live view, which
 browsers and FFmpeg-based readers such as OpenCV's ``VideoCapture`` or PyAV play, so
 another ``streamseg run --source http://HOST:PORT/stream.mjpg`` reads it too);
@@ -94,6 +94,12 @@ async function poll() {{
     stale = true;
   }}
 }}
+function refused() {{  // turned away (too many viewers) or the stream broke: try again
+  state.textContent = "not shown (too many viewers, or the stream broke), retrying";
+  state.style.color = "#f44";
+  setTimeout(() => {{ view.src = "stream.mjpg?" + Date.now(); }}, 3000);
+}}
+view.onerror = refused;
 setInterval(poll, 2000); poll();
 </script></body></html>
 """
@@ -151,27 +157,32 @@ def probe(address: str) -> None:
 
 
 def _ip(host: str) -> str:
-    """The address ``host`` names (``localhost`` → ``127.0.0.1``), or ``host`` itself."""
+    """The address the server binds for ``host``: IPv4 unless ``host`` is an IPv6 address,
+    as :class:`_Server` binds (``localhost`` → ``127.0.0.1``); ``host`` itself if unknown."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return str(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0])
+        return str(socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)[0][4][0])
     except OSError:
         return host
 
 
 def conflicts(a: str, b: str) -> bool:
-    """Whether two addresses cannot both be listened on (one port, one interface or all).
+    """Whether two addresses cannot both be listened on: one port on one address, or on
+    every address (``0.0.0.0`` for IPv4; ``::``, which Linux also binds for IPv4).
 
     Example:
         >>> conflicts("8080", "localhost:8080"), conflicts("8080", "0.0.0.0:8080")
         (True, True)
-        >>> conflicts("8080", "8081"), conflicts("0", "0")
-        (False, False)
+        >>> conflicts("8080", "8081"), conflicts("0", "0"), conflicts("0.0.0.0:80", "[::1]:80")
+        (False, False, False)
     """
     (host_a, port_a), (host_b, port_b) = parse_address(a), parse_address(b)
     if port_a == 0 or port_a != port_b:
         return False
-    ips = {_ip(host_a), _ip(host_b)}
-    return len(ips) == 1 or bool(ips & {"0.0.0.0", "::"})
+    ip_a, ip_b = _ip(host_a), _ip(host_b)
+    if ip_a == ip_b or "::" in (ip_a, ip_b):
+        return True
+    return "0.0.0.0" in (ip_a, ip_b) and ":" not in ip_a + ip_b  # the IPv4 wildcard
 
 
 class _Server(ThreadingHTTPServer):
@@ -246,11 +257,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/status.json":
             self._send(200, "application/json", json.dumps(sink.status()).encode(), head)
         elif path == "/latest.jpg":
-            jpeg = None if head else sink.wait_picture(0, _WAIT * 4)[1]
-            if jpeg is None and not head:
+            jpeg = sink.wait_picture(0, 0.0 if head else _WAIT * 4)[1]
+            if jpeg is None:
                 self._send(503, "text/plain", b"no frame yet\n", head)
             else:
-                self._send(200, "image/jpeg", jpeg or b"", head)
+                self._send(200, "image/jpeg", jpeg, head)
         elif path == "/stream.mjpg":
             self._stream(sink, head)
         else:

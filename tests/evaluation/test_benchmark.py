@@ -127,9 +127,9 @@ def test_ceilings_take_the_best_threshold_and_method_per_sequence():
     curve_b = [(0.25, 0.9, 0.9), (0.5, 0.9, 0.45)]
     report = Report(
         results=[
-            _result("net", "cat1", "a", 40, curve_a),  # F 0.8
-            _result("net", "cat1", "b", 10, curve_b),  # F 0.2
-            _result("net", "cat2", "c", 30, curve_b),  # F 0.6
+            _result("net", "cat1", "a", 30, curve_a),  # mask F 0.6, curve 0.8 at 0.5
+            _result("net", "cat1", "b", 10, curve_b),  # mask F 0.2, curve 0.9 at 0.25
+            _result("net", "cat2", "c", 48, curve_b),  # mask F 0.96 beats its curve
             _result("mog", "cat1", "a", 20),
             _result("mog", "cat1", "b", 35),  # F 0.7
             _result("mog", "cat2", "c", 25),
@@ -139,18 +139,42 @@ def test_ceilings_take_the_best_threshold_and_method_per_sequence():
     best = report.best_thresholds("net")
     assert best is not None
     assert best["a"] == (0.5, pytest.approx(0.8)) and best["b"] == (0.25, pytest.approx(0.9))
+    assert best["c"] == (None, pytest.approx(0.96))  # a ceiling is never below the mask
     ceil = report.ceilings()
     # the mean over categories of the category means, as CDnet's overall F
-    assert ceil["best_threshold"]["net"]["f_measure"] == pytest.approx(((0.8 + 0.9) / 2 + 0.9) / 2)
+    assert ceil["best_threshold"]["net"]["f_measure"] == pytest.approx(((0.8 + 0.9) / 2 + 0.96) / 2)
     assert {s: v["method"] for s, v in ceil["best_method"]["per_sequence"].items()} == {
         "a": "net",
         "b": "mog",
         "c": "net",
     }
-    assert ceil["best_method"]["f_measure"] == pytest.approx(((0.8 + 0.7) / 2 + 0.6) / 2)
+    assert ceil["best_method"]["f_measure"] == pytest.approx(((0.6 + 0.7) / 2 + 0.96) / 2)
     md = markdown(report)
     assert "| b | 0.900 (0.25) | 0.700 mog |" in md
-    assert "| **mean F** | **0.875** | **0.675** |" in md
+    assert "| c | 0.960 (mask) | 0.960 net |" in md
+    assert "| **mean F** | **0.905** | **0.805** |" in md
+
+
+def test_an_undefined_f_leaves_the_ceilings_undefined():
+    # No foreground in the ground truth and none called: F is undefined (0/0) for both
+    # methods, so their ceilings are too, as their overall F is (not 0, not left out).
+    nan = float("nan")
+    empty = SequenceResult("net", "c2", "empty", Scores(0, 0, 0, 1000), pr=[(0.5, nan, nan)])
+    report = Report(
+        results=[
+            _result("net", "c1", "a", 40, [(0.5, 0.8, 0.8)]),
+            empty,
+            _result("mog", "c1", "a", 20),
+            SequenceResult("mog", "c2", "empty", Scores(0, 0, 0, 1000)),
+        ]
+    )
+    assert np.isnan(report.overall("net")["f_measure"])
+    best = report.best_thresholds("net")
+    assert best is not None and best["empty"][0] is None and np.isnan(best["empty"][1])
+    ceil = report.ceilings()
+    assert np.isnan(ceil["best_threshold"]["net"]["f_measure"])
+    assert np.isnan(ceil["best_method"]["f_measure"])
+    assert "| empty | – (mask) | – |" in markdown(report)
 
 
 def test_a_single_method_without_a_score_has_no_ceilings():

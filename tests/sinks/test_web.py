@@ -106,8 +106,12 @@ def test_the_page_the_snapshot_and_unknown_paths():
 
 def test_head_requests_get_headers_only():
     with WebSink("127.0.0.1:0") as sink:
-        sink.write(_frame(1), _masks())
         host, port = sink.url[len("http://") : -1].rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+        conn.request("HEAD", "/latest.jpg")
+        assert conn.getresponse().status == 503  # as GET: no picture yet
+        conn.close()
+        sink.write(_frame(1), _masks())
         for path, kind in (("/", "text/html"), ("/stream.mjpg", "multipart/x-mixed-replace")):
             conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
             conn.request("HEAD", path)
@@ -260,11 +264,13 @@ def test_close_ends_a_stream_whose_viewer_stopped_reading():
     viewer.close()
 
 
-def test_write_after_close_is_refused():
+def test_open_or_write_after_close_is_refused():
     sink = WebSink("127.0.0.1:0")
     sink.close()
-    with pytest.raises(ClosedError, match="after close"):
+    with pytest.raises(ClosedError, match="write.. after close"):
         sink.write(_frame(1), _masks())
+    with pytest.raises(ClosedError, match="open.. after close"), sink:
+        pass
     assert sink._server is None  # nothing was started
 
 
@@ -308,7 +314,8 @@ def test_serve_refuses_two_streams_on_one_port():
             serve_config_from_dict({"streams": [_stream("a", one), _stream("b", same)]})
     ok = serve_config_from_dict({"streams": [_stream("a", one), _stream("b", two)]})
     assert [s.run.outputs.web for s in ok.streams] == [one, two]
-    serve_config_from_dict({"streams": [_stream("a", "0"), _stream("b", "0")]})  # any free port
+    with pytest.raises(ConfigError, match="give it a port"):  # nobody would learn which
+        serve_config_from_dict({"streams": [_stream("a", "0")]})
 
 
 def test_streamseg_reads_its_own_live_view_as_a_source():

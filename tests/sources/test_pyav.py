@@ -108,9 +108,10 @@ def test_truncated_file_keeps_what_decodes(tmp_path: Path):
 
 
 @pytest.mark.parametrize("fraction", [0.4, 0.5, 0.65, 0.8, 0.9, 0.97])
-def test_a_fragmented_mp4_cut_anywhere_is_reported(tmp_path: Path, fraction: float):
-    # Cut inside a fragment, the lost frames may be fewer than the duration check's
-    # tolerance: the demuxer's flag on the cut packet reports them.
+def test_a_fragmented_mp4_cut_inside_its_data_is_reported(tmp_path: Path, fraction: float):
+    # Cut inside a fragment's data, the lost frames may be fewer than the duration
+    # check's tolerance: the demuxer's flag on the cut packet reports them. (A cut inside
+    # a fragment's header still goes unseen: the duration is recomputed from what is left.)
     cut = cut_fragmented_mp4(tmp_path, 200, lambda data: int(len(data) * fraction))
     with ss.open_source(cut) as src:
         frames = list(src)
