@@ -42,6 +42,7 @@ import errno
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -229,8 +230,6 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A viewer that went away (a browser reloading, a tab closed) is routine: socketserver
         # would print a traceback to stderr for each.
-        import sys
-
         err = sys.exc_info()[1]
         if isinstance(err, (ConnectionError, TimeoutError)):
             log.debug("web view: %s went away (%s)", client_address, err)
