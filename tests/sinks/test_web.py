@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -11,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -142,8 +144,9 @@ def _read_part(reply: http.client.HTTPResponse) -> bytes:
     return body
 
 
-def test_a_viewer_gets_new_pictures_while_frames_come_and_close_ends_the_stream():
-    sink = WebSink("127.0.0.1:0", max_fps=1000)
+@contextlib.contextmanager
+def _fed(sink: WebSink, period: float) -> Iterator[WebSink]:
+    """``sink`` opened, written a new frame every ``period`` seconds; closed at the end."""
     sink.open()
     stop = threading.Event()
 
@@ -152,11 +155,20 @@ def test_a_viewer_gets_new_pictures_while_frames_come_and_close_ends_the_stream(
         while not stop.is_set():
             sink.write(_frame(index), _masks())
             index += 1
-            time.sleep(0.005)
+            time.sleep(period)
 
     writer = threading.Thread(target=frames)
     writer.start()
     try:
+        yield sink
+    finally:
+        stop.set()
+        writer.join(TIMEOUT)
+        sink.close()
+
+
+def test_a_viewer_gets_new_pictures_while_frames_come_and_close_ends_the_stream():
+    with _fed(WebSink("127.0.0.1:0", max_fps=1000), 0.005) as sink:
         host, port = sink.url[len("http://") : -1].rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
         conn.request("GET", "/stream.mjpg")
@@ -169,10 +181,6 @@ def test_a_viewer_gets_new_pictures_while_frames_come_and_close_ends_the_stream(
             for p in parts
         ]
         assert len(set(shades)) == 3  # three different frames, not one picture repeated
-    finally:
-        stop.set()
-        writer.join(TIMEOUT)
-        sink.close()
     # The stream ends with the sink (the viewer is not left waiting) ...
     rest = reply.read()
     assert rest.count(b"--streamsegframe") <= 2
@@ -321,27 +329,12 @@ def test_serve_refuses_two_streams_on_one_port():
 def test_streamseg_reads_its_own_live_view_as_a_source():
     import streamseg as ss
 
-    sink = WebSink("127.0.0.1:0", max_fps=100)
-    sink.open()
-    stop = threading.Event()
-
-    def frames() -> None:
-        index = 0
-        while not stop.is_set():
-            sink.write(_frame(index), _masks())
-            index += 1
-            time.sleep(0.02)
-
-    writer = threading.Thread(target=frames)
-    writer.start()
-    try:
-        with ss.open_source(sink.url + "stream.mjpg") as source:
-            assert source.info.is_live  # no duration: a camera, not a file
-            images = [frame.image for frame, _ in zip(source, range(3), strict=False)]
-    finally:
-        stop.set()
-        writer.join(TIMEOUT)
-        sink.close()
+    with (
+        _fed(WebSink("127.0.0.1:0", max_fps=100), 0.02) as sink,
+        ss.open_source(sink.url + "stream.mjpg") as source,
+    ):
+        assert source.info.is_live  # no duration: a camera, not a file
+        images = [frame.image for frame, _ in zip(source, range(3), strict=False)]
     assert [image.shape for image in images] == [(48, 3 * 64, 3)] * 3
 
 
