@@ -425,12 +425,26 @@ def run_cmd(
     metavar="NAME[,NAME...]",
     help="Methods to run (default: every available one that is not experimental).",
 )
+@click.option(
+    "--web",
+    metavar="[HOST:]PORT",
+    help="Also show the mosaic live in a browser at http://HOST:PORT/, the scene played "
+    "at its frame rate.",
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
-def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: bool | None) -> int:
+def demo_cmd(
+    out: str,
+    frames: int,
+    size: str,
+    method: str | None,
+    web: str | None,
+    progress: bool | None,
+) -> int:
     """Run the methods on the built-in synthetic scene and score them against its exact truth.
 
     Writes DIR/mosaic.mp4 (input and every method side by side), DIR/masks/<method>/,
-    DIR/metrics.json and DIR/metrics.md, and prints the table.
+    DIR/metrics.json and DIR/metrics.md, and prints the table. With --web the same
+    mosaic is shown live while the scene plays at its frame rate.
     """
     from streamseg.config import run_config_from_dict
     from streamseg.evaluation.metrics import Confusion
@@ -445,11 +459,13 @@ def demo_cmd(out: str, frames: int, size: str, method: str | None, progress: boo
     names = _split_methods(method) or available(experimental=False)
     cfg = run_config_from_dict(
         {
-            "source": {"uri": uri},
+            # Watched live, the scene plays at its frame rate, not as fast as it renders.
+            "source": {"uri": uri, "realtime": web is not None},
             "methods": [{"name": n} for n in names],
             "outputs": {
                 "masks": str(Path(out) / "masks"),
                 "video": str(Path(out) / "mosaic.mp4"),
+                "web": web,
                 "overwrite": True,  # the demo's own folder: a second demo replaces the first
             },
         }
