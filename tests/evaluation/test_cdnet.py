@@ -175,6 +175,8 @@ def test_find_sequences_in_a_category_tree(tmp_path: Path):
 
 def test_shared_sequences_have_the_cdnet_layout(data_dir: Path):
     seqs = dict((s.name, s) for _, s in find_sequences(data_dir))
-    assert len(seqs) == 6
+    assert len(seqs) == 16
+    for seq in seqs.values():
+        assert seq.scored_indices(), f"{seq.name}: no scored frame"
     assert seqs["cdnet_highway"].temporal_roi == (470, 900)
     assert len(seqs["cdnet_highway"].scored_indices()) == 431
