@@ -19,6 +19,7 @@ Example:
 from streamseg.config import RunConfig, SourceConfig, load_config
 from streamseg.errors import (
     ClosedError,
+    ConcurrentUseError,
     ConfigError,
     EvaluationError,
     FrameError,
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ClosedError",
+    "ConcurrentUseError",
     "ConfigError",
     "EvaluationError",
     "Frame",

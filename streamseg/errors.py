@@ -30,6 +30,7 @@ __all__ = [
     "TrainerError",
     "EvaluationError",
     "ClosedError",
+    "ConcurrentUseError",
 ]
 
 
@@ -93,5 +94,11 @@ class EvaluationError(StreamsegError, ValueError):
 
 class ClosedError(StreamsegError, ValueError):
     """A segmenter or sink used after ``close()`` (as Python's files raise ``ValueError``)."""
+
+    exit_code = 1
+
+
+class ConcurrentUseError(StreamsegError, RuntimeError):
+    """One segmenter called from two threads at once (one segmenter per stream and thread)."""
 
     exit_code = 1
