@@ -14,23 +14,29 @@ segment without learning (``predict_one`` learns too: ``stateless_predict = Fals
 
 They also print to the process's standard output from C++ (``+SuBSENSE()`` when
 created, ``-SuBSENSE()`` when destroyed, a format note on the first frame), which
-would corrupt ``streamseg eval --json``; those moments run with file descriptor 1
-pointed at standard error.
+would land among a user's output and corrupt ``streamseg eval --json``; those moments
+(creation, the first frame, destruction, also of a segmenter never closed) run with
+file descriptor 1 pointed at a temporary file, whose text then goes to the log at
+debug level (``pybgs: +SuBSENSE()``).
 
-Both are process-wide: while one of these methods is created (its first frame, a
-reset, a size change), another thread of a host application sees the temporary
-working directory and writes to fd 1 land on standard error. Create them before
-starting threads that use relative paths or print, or run them in their own process.
+Both are process-wide: while one of these methods is created or destroyed (its first
+frame, a reset, a size change, ``close()``), another thread of a host application sees
+the temporary working directory, and what it writes to fd 1 goes to the log too.
+Create them before starting threads that use relative paths or print, or run them in
+their own process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import sys
 import tempfile
 import threading
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -40,23 +46,40 @@ from streamseg.segmenters.base import Segmenter
 
 __all__ = ["BGSLibrarySubtractor"]
 
+log = logging.getLogger(__name__)
+
 _CWD_LOCK = threading.Lock()
 _FD_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr() -> Any:
-    """Send what C code writes to file descriptor 1 to standard error meanwhile."""
-    with _FD_LOCK:
-        sys.stdout.flush()
+def _stdout_to_log() -> Iterator[None]:
+    """Log (debug) what C code writes to file descriptor 1 meanwhile, instead of printing it.
+
+    A file rather than a pipe: nothing has to read it while the native call runs.
+    """
+    with _FD_LOCK, tempfile.TemporaryFile() as sink:
+        if sys.stdout is not None:
+            sys.stdout.flush()
         saved = os.dup(1)
         try:
-            os.dup2(2, 1)
+            os.dup2(sink.fileno(), 1)
             yield
         finally:
             ctypes.CDLL(None).fflush(None)  # C stdio buffers, before fd 1 is restored
             os.dup2(saved, 1)
             os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    log.debug("pybgs: %s", line.strip())
+
+
+def _destroy(native: list[Any]) -> None:
+    """Drop the algorithm in ``native`` quietly: its C++ destructor prints."""
+    if native:
+        with _stdout_to_log():
+            native.clear()
 
 
 @contextlib.contextmanager
@@ -88,27 +111,33 @@ class BGSLibrarySubtractor(Segmenter):
 
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)
-        self._bgs: Any = None
+        # The algorithm lives in this list, the only reference to it: the finaliser
+        # destroys it quietly also when the segmenter is collected or the interpreter
+        # exits without close().
+        self._native: list[Any] = []
+        weakref.finalize(self, _destroy, self._native)
+
+    @property
+    def _bgs(self) -> Any:
+        return self._native[0] if self._native else None
 
     def _make(self) -> Any:
         import pybgs
 
-        with _in_temp_dir(), _stdout_to_stderr():
+        with _in_temp_dir(), _stdout_to_log():
             return getattr(pybgs, self.algorithm)()
 
     def _drop(self) -> None:
-        if self._bgs is not None:
-            with _stdout_to_stderr():
-                self._bgs = None  # the C++ destructor prints
+        _destroy(self._native)
 
     def _apply(self, image: np.ndarray, learning_rate: float) -> np.ndarray:
         first = learning_rate == 1.0 or self._bgs is None
         if first:
             self._drop()
-            self._bgs = self._make()
+            self._native.append(self._make())
         image = np.ascontiguousarray(image)
         if first:
-            with _stdout_to_stderr():
+            with _stdout_to_log():
                 mask = self._bgs.apply(image)
         else:
             mask = self._bgs.apply(image)

@@ -31,21 +31,38 @@ def test_registered_and_segments_without_touching_the_cwd(name, tmp_path: Path, 
     assert os.listdir(tmp_path) == []  # no ./config written here
 
 
-def test_nothing_reaches_stdout():
-    """pybgs prints from C++; `streamseg eval --json` needs a clean standard output."""
+def test_the_libraries_chatter_reaches_neither_stdout_nor_stderr():
+    """pybgs prints from C++ (``+LOBSTER()``); the user's output, and `streamseg eval
+    --json`, stay clean: it goes to the log, at debug level."""
     import subprocess
     import sys
 
     code = (
-        "import numpy as np, streamseg as ss\n"
+        "import logging, numpy as np, streamseg as ss\n"
+        "logging.basicConfig(level=logging.DEBUG, format='log: %(message)s')\n"
         "for name in ('subsense', 'lobster', 'pawcs'):\n"
         "    with ss.create(name) as seg:\n"
         "        for _ in range(3):\n"
         "            seg.apply(np.zeros((48, 64), np.uint8))\n"
+        "left = ss.create('lobster')\n"  # never closed: destroyed at exit
+        "left.apply(np.zeros((48, 64), np.uint8))\n"
         "print('done')\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout == "done\n"
-    assert "SuBSENSE" in out.stderr
+    noise = [line for line in out.stderr.splitlines() if not line.startswith("log: ")]
+    assert noise == []
+    assert "pybgs: +SuBSENSE()" in out.stderr  # in the log
+
+
+def test_the_demo_prints_no_chatter(tmp_path: Path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "streamseg", "demo", "--out", str(tmp_path), "--frames", "20"]
+    cmd += ["--size", "64x48", "-m", "lobster,mog2", "--no-progress"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+    assert "LOBSTER" not in out.stdout and "LOBSTER" not in out.stderr
+    assert "lobster" in out.stdout  # the table
