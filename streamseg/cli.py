@@ -37,11 +37,18 @@ _FILE_WIDTH = 200
 _QUIET = False
 
 
+#: The consoles print text as it is: rich's markup would read a path's or a message's
+#: "[word]" as a style ("pip install 'streamseg[baselines]'" lost its extra) and fail
+#: on "[/]"; its emoji codes would turn ":name:" into a picture. Styles are given
+#: explicitly (rich.text.Text), progress descriptions escaped (rich.markup.escape).
+_PLAIN = {"markup": False, "emoji": False}
+
+
 def _stderr_console() -> Any:
     from rich.console import Console
 
     width = None if sys.stderr.isatty() else _FILE_WIDTH
-    return Console(stderr=True, width=width, quiet=_QUIET)
+    return Console(stderr=True, width=width, quiet=_QUIET, **_PLAIN)
 
 
 def _show_progress() -> bool:
@@ -52,7 +59,7 @@ def _show_progress() -> bool:
 def _stdout_console() -> Any:
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else _FILE_WIDTH)
+    return Console(width=None if sys.stdout.isatty() else _FILE_WIDTH, **_PLAIN)
 
 
 def _refuse_input_as_output(out: str, *inputs: str | None) -> None:
@@ -373,6 +380,13 @@ def run_cmd(
         sets = [f"methods.{deep[0]}.{key}={v}" for key, v in flags.items() if v is not None]
         cfg = _resolve_run(*args, (*overrides, *sets))
     for spec in cfg.methods:
+        start = getattr(spec.config, "start", "builtin")
+        if getattr(spec.config, "weights", None) and start not in ("builtin", "random"):
+            # A frozen model never reads the checkpoint: the resume would be dropped unsaid.
+            raise ConfigError(
+                f"{spec.name}: --model (weights) runs a trained model frozen, --resume (start) "
+                "goes on learning from a checkpoint: give one of them"
+            )
         # A checkpoint is written when the run ends: a bad path must fail before it starts.
         save = getattr(spec.config, "save", None)
         if save:
@@ -406,8 +420,18 @@ def run_cmd(
     )
     if agreement is not None and agreement.result():
         console.print(_agreement_table(agreement.result()))
+    wanted = cfg.outputs
+    if not any((wanted.masks, wanted.video, wanted.overlay, wanted.mask_video, wanted.web)):
+        # A statistics run is legitimate; a forgotten --masks is not, and a run that
+        # ends in silence hides it.
+        console.print(
+            "no output was asked for, so nothing was written (add --masks DIR, --video "
+            "FILE, --overlay FILE, --mask-video FILE or --web PORT)"
+        )
     if stats.warning:
-        console.print(f"[yellow]warning:[/] {stats.warning}")
+        from rich.text import Text
+
+        console.print(Text.assemble(("warning:", "yellow"), f" {stats.warning}"))
     if stopper.stopped:
         console.print(f"stopped by signal after {stats.frames} frames; outputs are complete")
     return stopper.exit_code
@@ -694,6 +718,7 @@ def eval_cmd(
         sync = {n: {"mode": "sync"} for n in names if n in ("deepls", "slnet")}  # reproducible
         params = method_overrides(overrides, names, sync)
         show = _show_progress() if progress is None else progress
+        from rich.markup import escape
         from rich.progress import Progress
 
         with (
@@ -703,7 +728,7 @@ def eval_cmd(
             task = bar.add_task("evaluating", total=None)
 
             def on_progress(label: str, index: int, total: int | None) -> None:
-                bar.update(task, description=label, advance=1)
+                bar.update(task, description=escape(label), advance=1)  # a folder's name
 
             assert out is not None
             report = benchmark(
@@ -809,10 +834,10 @@ def train_cmd(
 
     console = _stderr_console()
     columns = [
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
+        TextColumn("{task.fields[info]}", markup=False),
         TimeElapsedColumn(),
     ]
     with (

@@ -191,7 +191,12 @@ def run(
     started = time.perf_counter()
     first_stamp: tuple[float, float] | None = None
     with _progress(total, progress) as bar:
-        task = bar.add_task(description, total=total, fps="") if bar is not None else None
+        task = None
+        if bar is not None:
+            from rich.markup import escape
+
+            # The description names the source file, whose "[...]" rich reads as markup.
+            task = bar.add_task(escape(description), total=total, fps="")
         try:
             while max_frames is None or stats.frames < max_frames:
                 if stop is not None and stop.is_set():
@@ -230,8 +235,17 @@ def run(
                     t1 = time.perf_counter()
                     masks[name] = seg.apply(frame.image, timestamp=frame.timestamp)
                     method.ms.add(1000.0 * (time.perf_counter() - t1))
-                for sink in sinks:
-                    sink.write(frame, masks)
+                delivered = False
+                try:
+                    for sink in sinks:
+                        sink.write(frame, masks)
+                        delivered = True
+                except BaseException:
+                    # A frame an output holds is counted (its mask written, the next
+                    # output's disk full): run_stats.json agrees with what is on disk.
+                    if delivered:
+                        stats.frames += 1
+                    raise
                 if on_frame is not None:
                     on_frame(frame, masks)
                 done = time.perf_counter()

@@ -808,3 +808,72 @@ def test_a_stop_while_a_camera_is_connecting_ends_the_run_at_once(tmp_path: Path
     assert proc.returncode == 130, err
     assert "stopped by signal while the source was opening; nothing was written" in err
     assert "Traceback" not in err
+
+
+def test_model_and_resume_together_are_refused(tmp_path: Path, capsys):
+    # --model runs a trained model frozen, --resume goes on learning from a checkpoint:
+    # given both, the resume used to be dropped without a word.
+    args = ["run", "-s", "synthetic:frames=3,size=64x48", "-m", "deepls"]
+    args += ["--model", str(tmp_path / "m.onnx"), "--resume", str(tmp_path / "c.pt")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--model" in err[0] and "--resume" in err[0], err
+
+
+def test_a_run_without_outputs_says_that_nothing_was_written(tmp_path: Path, capsys):
+    assert main(["run", "-s", "synthetic:frames=5,size=64x48", "-m", "mog2"]) == 0
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and "--masks DIR" in err
+    args = ["run", "-s", "synthetic:frames=5,size=64x48", "-m", "mog2"]
+    assert main([*args, "--masks", str(tmp_path / "m"), "--no-progress"]) == 0
+    assert "nothing was written" not in capsys.readouterr().err
+
+
+def _needs_an_extra() -> object:
+    """A method whose extra is not installed, as `list` shows one (registered for a test)."""
+    from dataclasses import dataclass
+
+    from streamseg.registry import register
+    from streamseg.segmenters.base import Segmenter
+
+    @register("needs-extra", requires=("no_such_module_xyz",), extra="baselines")
+    class NeedsExtra(Segmenter):
+        @dataclass(frozen=True)
+        class Config:
+            pass
+
+    return NeedsExtra
+
+
+@pytest.mark.parametrize("case", ["list", "synth", "demo", "eval"])
+def test_brackets_in_messages_are_printed_as_they_are(case: str, tmp_path: Path, capsys):
+    # rich reads [word] as markup: "pip install 'streamseg[baselines]'" lost its extra,
+    # and a path with "[/]" in it crashed the command.
+    odd = tmp_path / "a[bold]b[/]c"
+    if case == "list":
+        from streamseg import registry
+
+        _needs_an_extra()
+        try:
+            assert main(["list"]) == 0
+        finally:
+            registry._REGISTRY.pop("needs-extra")
+            registry._EXTRAS.pop("needs-extra")
+        out = capsys.readouterr().out
+        assert "'streamseg[baselines]'" in out, out
+        return
+    if case == "synth":
+        assert main(["synth", str(odd), "--frames", "3", "--size", "32x24", "--no-video"]) == 0
+    elif case == "demo":
+        args = ["demo", "--out", str(odd), "--frames", "10", "--size", "32x24", "-m", "mog2"]
+        assert main([*args, "--no-progress"]) == 0
+    else:
+        seq = tmp_path / "seq"
+        assert main(["synth", str(seq), "--frames", "12", "--size", "32x24", "--no-video"]) == 0
+        masks = ["--masks", str(tmp_path / "r"), "--no-progress"]
+        assert main(["run", "-s", str(seq / "input"), "-m", "mog2", *masks]) == 0
+        capsys.readouterr()
+        args = ["eval", str(seq), str(tmp_path / "r"), "--out", str(odd), "--no-plots"]
+        assert main(args) == 0
+    err = capsys.readouterr().err
+    assert str(odd) in err.replace("\n", ""), err

@@ -4,8 +4,11 @@ MP4 and MOV files are written *fragmented* (``movflags=frag_keyframe+empty_moov`
 the index lives at the start and each fragment is self-contained, so a file
 stays playable up to its last complete fragment even if the process is killed
 before :meth:`VideoWriter.close` (a plain MP4 needs its ``moov`` atom, written
-only at the end). Matroska closes a cluster every second and every container
-flushes each packet, so MKV and AVI files killed the same way play too. H.264
+only at the end). Fragments and Matroska clusters close every
+:data:`FLUSH_SECONDS` of video, the encoder keeps no frame back and every
+container flushes each packet, so a killed MKV, TS or AVI file plays too, all
+but its last :data:`FLUSH_SECONDS` at most. Timestamps count from the first
+frame written, so a video starts at 0. H.264
 with yuv420p plays everywhere; odd sizes are padded by one pixel because 4:2:0
 chroma needs even dimensions.
 
@@ -43,6 +46,10 @@ log = logging.getLogger(__name__)
 
 _V = TypeVar("_V", bound="VideoWriter")
 
+#: Seconds of video an MP4/MOV fragment or a Matroska cluster holds at most: what a
+#: hard kill can cost (``tools/killtest.py`` measures it).
+FLUSH_SECONDS = 0.25
+
 
 class VideoWriter:
     """Encode BGR frames to a video file with PyAV (H.264, fragmented MP4).
@@ -50,7 +57,7 @@ class VideoWriter:
     The stream is created on the first frame, whose size fixes the video's.
 
     Args:
-        path: output file; ``.mp4``, ``.mov``, ``.mkv`` or ``.avi``.
+        path: output file; ``.mp4``, ``.mov``, ``.m4v``, ``.mkv``, ``.ts`` or ``.avi``.
         fps: frame rate.
         crf: H.264 quality (lower is better; 23 is x264's default).
     """
@@ -64,6 +71,7 @@ class VideoWriter:
         self._size: tuple[int, int] | None = None
         self.frames = 0
         self._closed = False
+        self._failed = False  # a write failed: close() must not report it twice
         self._first_stamp: float | None = None
         self._rate = Fraction(1)
         self._pts = -1  # of the last frame, in frames of ``fps``
@@ -73,19 +81,20 @@ class VideoWriter:
 
         ensure_writable_dir(self.path.parent)
         # Every packet reaches the disk when the muxer lets it go, so a hard kill loses
-        # at most the container's own unit: an MP4 fragment, a Matroska cluster.
+        # at most the container's own unit: an MP4 fragment, a Matroska cluster, each
+        # held in memory until it closes. Both close every FLUSH_SECONDS of video
+        # (fragments and clusters need not start on a keyframe).
         options = {"flush_packets": "1"}
         suffix = self.path.suffix.lower()
         if suffix in (".mp4", ".mov", ".m4v"):
             options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
+            options["frag_duration"] = str(round(FLUSH_SECONDS * 1_000_000))
         elif suffix == ".mkv":
-            # A cluster is held in memory until it closes (5 s by default): one second,
-            # like the keyframe interval, bounds what a kill costs.
-            options["cluster_time_limit"] = "1000"
+            options["cluster_time_limit"] = str(round(FLUSH_SECONDS * 1000))
         try:
             self._container = av.open(str(self.path), mode="w", options=options)
         except (av.error.FFmpegError, OSError, ValueError) as err:  # ValueError: unknown format
-            raise SinkError(f"cannot write video {self.path}: {err}") from None
+            raise SinkError(f"cannot write video {self.path}: {_reason(err)}") from None
         rate = Fraction(self.fps).limit_denominator(1001)
         self._rate = rate
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
@@ -93,10 +102,14 @@ class VideoWriter:
         stream.width, stream.height = width + width % 2, height + height % 2
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            # A keyframe every second bounds what a hard kill can cost (one fragment).
+            # zerolatency: x264 hands each frame's packet back at once (no lookahead,
+            # no B-frames, sliced threads), so a hard kill finds no frame in the encoder,
+            # and every packet's time is its frame's (B-frames made x264 shift the
+            # first packet's by the first frames' gaps: a video starting seconds late).
             stream.options = {
                 "crf": str(self.crf),
                 "preset": "veryfast",
+                "tune": "zerolatency",
                 "g": str(max(1, round(self.fps))),
             }
         self._stream = stream
@@ -142,30 +155,55 @@ class VideoWriter:
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
         except (av.error.FFmpegError, OSError) as err:
-            raise SinkError(f"cannot write video {self.path}: {err}") from None
+            self._failed = True
+            raise SinkError(f"cannot write video {self.path}: {_reason(err)}") from None
         self.frames += 1
 
     def close(self) -> None:
-        """Flush the encoder and finish the file. Idempotent."""
+        """Flush the encoder and finish the file. Idempotent.
+
+        Raises:
+            SinkError: the end of the video cannot be written (a full disk); what was
+                written before stays playable. A writer whose :meth:`write` failed closes
+                without raising again: that error was the one to report.
+        """
+        import av
+
         if self._closed:
             return
         self._closed = True
         if self._container is None:
             return
+        error: Exception | None = None
         try:
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
-        except Exception as err:  # the file is still playable up to the last fragment
-            log.warning("video %s: flushing failed (%s)", self.path, err)
+            if not self._failed:
+                for packet in self._stream.encode(None):
+                    self._container.mux(packet)
+        except (av.error.FFmpegError, OSError) as err:
+            error = err
+        try:
+            self._container.close()  # releases the file even when the trailer fails
+        except (av.error.FFmpegError, OSError) as err:
+            error = error or err
         finally:
-            self._container.close()
             self._container = None
+        if error is not None:
+            if self._failed:
+                log.debug("video %s: closing after a failed write: %s", self.path, error)
+            else:
+                self._failed = True
+                raise SinkError(f"cannot finish video {self.path}: {_reason(error)}") from None
 
     def __enter__(self: _V) -> _V:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _reason(err: Exception) -> str:
+    """An FFmpeg or OS error's reason without the path it repeats."""
+    return getattr(err, "strerror", None) or str(err)
 
 
 def overlay(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +9,10 @@ import av
 import numpy as np
 import pytest
 
+from streamseg.errors import SinkError
 from streamseg.frame import Frame
 from streamseg.sinks import MaskVideoSink, MosaicSink, OverlayVideoSink, VideoWriter, mosaic
+from streamseg.sinks.video import FLUSH_SECONDS
 
 
 def count_frames(path: Path) -> int:
@@ -49,22 +52,89 @@ def test_close_is_idempotent_and_empty_writer_writes_nothing(tmp_path: Path):
     assert not (tmp_path / "never.mp4").exists()
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".avi"])
-def test_playable_after_a_hard_kill(tmp_path: Path, suffix: str):
-    # Killed with SIGKILL before close(), every container the writer accepts still plays
-    # what reached the disk: MP4 fragments, Matroska clusters, AVI chunks.
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".ts", ".avi"])
+def test_a_hard_kill_costs_at_most_a_flush_interval(tmp_path: Path, suffix: str):
+    # Killed with SIGKILL before close(), every container plays all but the frames of
+    # its last FLUSH_SECONDS: none waits in the encoder, an MP4 fragment or a Matroska
+    # cluster holds at most that much (and the frame that closes it).
     path = tmp_path / f"killed{suffix}"
     code = f"""
 import os, signal, numpy as np
 from streamseg.sinks.video import VideoWriter
 vw = VideoWriter({str(path)!r}, fps=25)
 for i in range(100):
-    vw.write(np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    vw.write(np.random.default_rng(i).integers(0, 255, (48, 64, 3), dtype=np.uint8), i / 25)
 os.kill(os.getpid(), signal.SIGKILL)
 """
     proc = subprocess.run([sys.executable, "-c", code], timeout=60)
     assert proc.returncode == -9
-    assert count_frames(path) >= 50
+    assert 100 - count_frames(path) <= round(25 * FLUSH_SECONDS) + 1
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".ts"])
+def test_a_video_starts_at_its_first_frame_when_frames_arrive_unevenly(tmp_path: Path, suffix: str):
+    # A live source's first frames: a burst, then a gap of 4 s, then 25 fps.
+    stamps = [100.0, 100.04, 103.9, 103.94] + [104.0 + 0.04 * i for i in range(1, 150)]
+    path = tmp_path / f"uneven{suffix}"
+    with VideoWriter(path, fps=25) as vw:
+        for i, t in enumerate(stamps):
+            vw.write(np.full((48, 64, 3), (i * 7) % 256, np.uint8), t)
+    with av.open(str(path)) as c:
+        duration = c.duration / 1e6
+        times = [f.time for f in c.decode(video=0)]
+    span = stamps[-1] - stamps[0]
+    assert times[0] == 0 and times[-1] == pytest.approx(span, abs=0.01)
+    assert duration == pytest.approx(span + 0.04, abs=0.05)
+
+
+@pytest.fixture
+def full_disk_video(tmp_path: Path):
+    """A video name on a full disk: a link to /dev/full, where every write fails (ENOSPC)."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+
+    def name(suffix: str) -> Path:
+        link = tmp_path / f"full{suffix}"
+        link.symlink_to("/dev/full")
+        return link
+
+    return name
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv", ".ts", ".avi"])
+def test_a_full_disk_is_a_sink_error_in_every_container(full_disk_video, suffix: str):
+    path = full_disk_video(suffix)
+    vw = VideoWriter(path, fps=25)
+    with pytest.raises(SinkError, match=r"cannot write video .*: No space left on device$"):
+        for _ in range(50):
+            vw.write(np.zeros((48, 64, 3), np.uint8))
+    vw.close()  # the write's error was the one to report
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_full_disk_ends_the_run_with_exit_2_and_counts_the_masks_written(
+    tmp_path: Path, full_disk_video, suffix: str, capsys
+):
+    from streamseg.cli import main
+
+    masks = tmp_path / "m"
+    rc = main(
+        [
+            "run",
+            "--source",
+            "synthetic:frames=10,size=64x48",
+            "--method",
+            "mog2",
+            "--masks",
+            str(masks),
+            "--mask-video",
+            str(full_disk_video(suffix)),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot write video" in err and "unexpected" not in err
+    stats = json.loads((masks / "run_stats.json").read_text())
+    assert stats["frames"] == len(list(masks.glob("bin*.png"))) >= 1
 
 
 def _frame(i: int) -> Frame:
