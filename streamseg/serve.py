@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import ipaddress
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -356,6 +358,45 @@ class StreamWorker:
         return self.status()
 
 
+def _init_on_loopback(ray: Any, **kwargs: Any) -> None:
+    """Start a new local Ray instance whose every server listens on 127.0.0.1 only.
+
+    Ray turns a loopback node address into the machine's own (its servers then listen
+    on every interface) unless clusters are disabled, as Ray does by default on macOS and
+    Windows: disabled here while the instance starts, and for the processes it spawns.
+    ``address="local"``: never join a cluster that ``RAY_ADDRESS`` or an earlier
+    ``ray start`` points at.
+
+    Raises:
+        ConfigError: the installed Ray put the node elsewhere (it was shut down).
+    """
+    from ray._private import ray_constants
+
+    env = getattr(ray_constants, "ENABLE_RAY_CLUSTERS_ENV_VAR", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    saved_env = os.environ.get(env)
+    saved = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[env] = "0"  # for the processes the instance spawns
+    ray_constants.ENABLE_RAY_CLUSTER = False  # read when ray.init resolves the address
+    try:
+        ray.init(address="local", _node_ip_address="127.0.0.1", **kwargs)
+    finally:
+        if saved_env is None:
+            os.environ.pop(env, None)
+        else:
+            os.environ[env] = saved_env
+        if saved is None:
+            del ray_constants.ENABLE_RAY_CLUSTER
+        else:
+            ray_constants.ENABLE_RAY_CLUSTER = saved
+    node = ray.util.get_node_ip_address()
+    if not ipaddress.ip_address(node).is_loopback:
+        ray.shutdown()
+        raise ConfigError(
+            f"Ray {ray.__version__} put its local instance on {node}, not on loopback: "
+            "start a cluster with `ray start --head` and serve with --address"
+        )
+
+
 class Cluster:
     """Runs a :class:`ServeConfig` on Ray: one supervised actor per stream.
 
@@ -412,7 +453,7 @@ class Cluster:
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
-                ray.init(num_cpus=self.num_cpus, _node_ip_address="127.0.0.1", **kwargs)
+                _init_on_loopback(ray, num_cpus=self.num_cpus, **kwargs)
             # Shut down on stop: a local Ray stops, a joined cluster only loses this driver.
             # Not left to Ray's atexit hook: the CLI leaves with os._exit after a signal.
             self._started_ray = True
