@@ -15,7 +15,7 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -153,6 +153,28 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     # The live view's address is what --web asked for: say it (once it listens) unless -q.
     web = logging.getLogger("streamseg.sinks.web")
     web.setLevel(logging.NOTSET if quiet else min(level, logging.INFO))
+
+
+@contextlib.contextmanager
+def _logs_above_live() -> Iterator[None]:
+    """Write the package's log lines to ``sys.stderr`` as it is inside the block.
+
+    A rich live display on a terminal swaps sys.stderr for a proxy that prints above
+    it; a line written to the stderr of before lands inside the display and its next
+    refresh overwrites it (serve's table ate the warning of a stream given up).
+    """
+    handlers = [
+        h
+        for h in logging.getLogger("streamseg").handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+    before = [h.setStream(sys.stderr) for h in handlers]
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, before, strict=True):
+            if stream is not None:  # None: it wrote there already
+                handler.setStream(stream)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -1076,7 +1098,8 @@ def serve_cmd(
         with (
             Live(status_table([]), console=console, refresh_per_second=2, transient=False)
             if show
-            else contextlib.nullcontext() as view
+            else contextlib.nullcontext() as view,
+            _logs_above_live(),
         ):
 
             def on_status(current: list[dict[str, Any]]) -> None:

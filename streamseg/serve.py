@@ -510,7 +510,8 @@ class Cluster:
         actor.start.remote()
         self._actors[stream.name] = actor
         self._attempts[stream.name] = attempt
-        log.info("stream %s started (attempt %d)", stream.name, attempt)
+        if not attempt:  # a restart is logged where it is decided
+            log.info("stream %s started", stream.name)
 
     def kill(self, name: str) -> None:
         """Kill a stream's actor (as a crash would); supervision restarts it."""
@@ -570,11 +571,21 @@ class Cluster:
         self._failures[name] = 1 if frames else self._failures.get(name, 0) + 1
         self._before[name] = {k: int(st.get(k, 0)) for k in _COUNTS}
         if 0 <= stream.max_restarts < self._failures[name]:
+            # Said as it happens: the table shows it too, but only to whoever watches it.
+            log.warning(
+                "stream %s %s (%s) and is given up: %d failed attempt%s in a row (max_restarts %d)",
+                name,
+                st["state"],
+                st.get("error"),
+                self._failures[name],
+                "" if self._failures[name] == 1 else "s",
+                stream.max_restarts,
+            )
             self._kill(name)  # a hung actor may still hold the camera and its CPUs
             return {**st, "state": "gave up"}
         delay = min(MAX_RESTART_DELAY, stream.restart_delay * 2 ** (self._failures[name] - 1))
         log.warning(
-            "stream %s %s (%s); restarting in %.0f s", name, st["state"], st.get("error"), delay
+            "stream %s %s (%s); restarting in %.3g s", name, st["state"], st.get("error"), delay
         )
         self._kill(name)
         self._due[name] = time.monotonic() + delay
@@ -601,6 +612,7 @@ class Cluster:
         name = stream.name
         if time.monotonic() >= self._due[name]:
             del self._due[name]
+            log.info("stream %s: restart %d", name, self._attempts[name] + 1)
             self._launch(stream, self._attempts[name] + 1)
         return {
             **self._last.get(name, {"name": name}),

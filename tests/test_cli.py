@@ -786,6 +786,28 @@ def test_serve_reports_how_each_stream_ended_after_a_stop(tmp_path: Path):
     assert final["state"] == "stopped" and final["frames"] == written >= 40
 
 
+def test_serve_logs_above_its_live_table_not_into_it(capsys):
+    """On a terminal, a log line written into serve's live table is erased by its next refresh."""
+    import io
+    import logging
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from streamseg.cli import _logs_above_live, _setup_logging
+
+    _setup_logging(verbose=0, quiet=False)  # as main does: a handler on the stderr of now
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    with Live("streams table", console=console, auto_refresh=False), _logs_above_live():
+        logging.getLogger("streamseg.serve").warning("stream cam failed and is given up")
+    # Rich clears the table, prints the line, then draws the table again under it.
+    assert "\x1b[2Kstreamseg: WARNING: stream cam failed and is given up\n" in screen.getvalue()
+    assert "given up" not in capsys.readouterr().err
+    logging.getLogger("streamseg").warning("after the table")
+    assert "after the table" in capsys.readouterr().err  # the handler writes where it did
+
+
 def test_a_stop_while_a_camera_is_connecting_ends_the_run_at_once(tmp_path: Path):
     import socket
 

@@ -298,3 +298,36 @@ def test_a_local_serve_listens_on_loopback_only(tmp_path: Path):
     }
     assert not open_to_network, f"listening beyond loopback: {open_to_network}"
 
+
+def test_restarts_are_logged_and_a_stream_given_up_is_a_warning(
+    tmp_path: Path, monkeypatch, caplog
+):
+    import logging
+    import types
+
+    stream = {"name": "cam", "source": {"uri": "synthetic"}, "methods": ["mog2"]}
+    stream.update(max_restarts=1, restart_delay=0.01)
+    cfg = serve_config_from_dict({"streams": [stream]}, out=tmp_path)
+    cluster = Cluster(cfg)
+    monkeypatch.setattr(
+        cluster, "_launch", lambda stream, attempt: cluster._attempts.update({stream.name: attempt})
+    )
+    monkeypatch.setattr(Cluster, "_ray", staticmethod(lambda: types.SimpleNamespace(kill=print)))
+    cluster._attempts["cam"], cluster._actors["cam"] = 0, None
+    cam = cfg.streams[0]
+    failed = {"name": "cam", "state": "failed", "error": "camera unreachable", "attempt_frames": 0}
+    caplog.set_level(logging.INFO, logger="streamseg")
+
+    cluster._failed(cam, dict(failed))
+    while "cam" in cluster._due:
+        cluster._waiting(cam)
+    restarts = [r for r in caplog.records if "restart 1" in r.getMessage()]
+    assert [r.levelname for r in restarts] == ["INFO"], caplog.text
+    assert "given up" not in caplog.text
+
+    assert cluster._failed(cam, dict(failed))["state"] == "gave up"
+    gave_up = [r for r in caplog.records if "given up" in r.getMessage()]
+    assert [r.levelname for r in gave_up] == ["WARNING"], caplog.text
+    message = gave_up[0].getMessage()
+    assert "stream cam" in message and "camera unreachable" in message, message
+    assert "2 failed attempts in a row" in message, message
