@@ -30,7 +30,7 @@ from streamseg.errors import SourceError, SourceNotFoundError
 from streamseg.frame import Frame, SourceInfo
 from streamseg.sources.base import FrameSource
 
-__all__ = ["FolderSource", "IMAGE_SUFFIXES", "list_images"]
+__all__ = ["FolderSource", "IMAGE_SUFFIXES", "jpeg_is_complete", "list_images"]
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,42 @@ def list_images(folder: Path) -> list[tuple[int, Path]]:
     return numbered + [(start + i, p) for i, p in enumerate(sorted(plain))]
 
 
+def jpeg_is_complete(data: bytes) -> bool:
+    """Whether JPEG ``data`` reach their end-of-image marker (``FFD9``); ``True`` if not a JPEG.
+
+    libjpeg decodes a truncated file without an error (the missing rows come out flat
+    grey, its only sign a line on stderr), so a cut copy would be segmented as a frame.
+    The markers are walked from the start: segments by their length (an EXIF thumbnail's
+    own end marker is inside one), entropy-coded data up to the next marker (``FF00``
+    is a data byte, ``FFD0``-``FFD7`` restart markers), so bytes after the end marker
+    (some cameras append data) do not matter.
+    """
+    if not data.startswith(b"\xff\xd8\xff"):
+        return True
+    end = len(data)
+    pos = 2
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= end:
+            return False
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            return True
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+        elif marker in (0x00, 0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # no length
+            pos += 2
+        else:
+            if pos + 4 > end:
+                return False
+            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+
+
 class FolderSource(FrameSource):
     """Images of a folder, read in frame-number order; never drops a frame.
 
-    An unreadable image is skipped with a warning and counted in :attr:`dropped`.
+    An unreadable image (a truncated JPEG or PNG included) is skipped with a warning and
+    counted in :attr:`dropped`.
 
     Args:
         folder: the image folder, or a CDnet sequence root holding ``input/``.
@@ -94,7 +126,7 @@ class FolderSource(FrameSource):
                 )
         first = None
         for _, path in self._files[:10]:
-            first = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            first = _decode(path, cv2.IMREAD_UNCHANGED)
             if first is not None:
                 break
         if first is None:
@@ -110,7 +142,7 @@ class FolderSource(FrameSource):
         while self._pos < len(self._files):
             index, path = self._files[self._pos]
             self._pos += 1
-            image = cv2.imread(str(path), flag)
+            image = _decode(path, flag)
             if image is None:
                 self.dropped += 1
                 self.warning = f"{self.dropped} unreadable image(s) skipped, last {path.name}"
@@ -121,3 +153,18 @@ class FolderSource(FrameSource):
 
     def __repr__(self) -> str:
         return f"FolderSource({str(self.folder)!r})"
+
+
+def _decode(path: Path, flag: int) -> np.ndarray | None:
+    """The image in ``path``, or ``None``: unreadable, undecodable or a truncated JPEG."""
+    import cv2
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        log.debug("%s: %s", path, err.strerror)
+        return None
+    if not jpeg_is_complete(data):
+        log.debug("%s: the JPEG ends before its end marker (a truncated file)", path)
+        return None
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flag)
