@@ -695,6 +695,14 @@ def synth_cmd(
     is_flag=True,
     help="Score missing result frames as all background instead of failing.",
 )
+@click.option(
+    "--offset",
+    type=int,
+    default=0,
+    metavar="N",
+    help="RESULTS are numbered N below the frames: binK.png scores frame K+N (masks of a "
+    "video count from 1; a sequence whose input starts at frame 301 needs 300).",
+)
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Write PNG plots.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar.")
 def eval_cmd(
@@ -705,6 +713,7 @@ def eval_cmd(
     overrides: tuple[str, ...],
     as_json: bool,
     allow_missing: bool,
+    offset: int,
     plots: bool,
     progress: bool | None,
 ) -> int:
@@ -731,8 +740,10 @@ def eval_cmd(
     if method is not None and out is None:
         raise ConfigError("--method needs --out REPORT (where masks and the report go)")
     exit_code = EXIT_OK
+    if offset and results is None:
+        raise ConfigError("--offset renumbers RESULTS; --method numbers its masks as the frames")
     if results is not None:
-        report = score_results(path, results, allow_missing=allow_missing)
+        report = score_results(path, results, allow_missing=allow_missing, offset=offset)
     else:
         from streamseg.registry import method_overrides
 

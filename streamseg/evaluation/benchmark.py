@@ -332,11 +332,22 @@ def benchmark(
 
 
 def score_results(
-    path: str | Path, results: str | Path, *, method: str = "results", allow_missing: bool = False
+    path: str | Path,
+    results: str | Path,
+    *,
+    method: str = "results",
+    allow_missing: bool = False,
+    offset: int = 0,
 ) -> Report:
     """Score existing ``bin*.png`` results: ``results/`` for one sequence, else
-    ``results/<sequence>/`` for each sequence under ``path``."""
+    ``results/<sequence>/`` for each sequence under ``path``.
+
+    ``offset``: the results are numbered this much below the frames (see
+    :func:`~streamseg.evaluation.cdnet.evaluate_folder`).
+    """
     report = Report(meta={"path": str(path), "results": str(results)})
+    if offset:
+        report.meta["offset"] = offset
     seqs = list(_unique(find_sequences(path)))
     for category, seq in seqs:
         folder = (
@@ -344,7 +355,7 @@ def score_results(
             if len(seqs) == 1 and not (Path(results) / seq.name).is_dir()
             else Path(results) / seq.name
         )
-        scores = evaluate_folder(seq, folder, allow_missing=allow_missing)
+        scores = evaluate_folder(seq, folder, allow_missing=allow_missing, offset=offset)
         report.results.append(
             SequenceResult(
                 method, category, seq.name, scores, scored_frames=len(seq.scored_indices())

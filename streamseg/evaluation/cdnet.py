@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from functools import cached_property
@@ -207,7 +208,11 @@ def check_roi(seq: CDnetSequence, gt: np.ndarray) -> None:
 
 
 def evaluate_folder(
-    sequence: CDnetSequence | str | Path, results: str | Path, *, allow_missing: bool = False
+    sequence: CDnetSequence | str | Path,
+    results: str | Path,
+    *,
+    allow_missing: bool = False,
+    offset: int = 0,
 ) -> Scores:
     """Score a folder of ``binNNNNNN.png`` results against a CDnet sequence.
 
@@ -215,27 +220,35 @@ def evaluate_folder(
         sequence: the sequence (or its folder).
         results: the folder holding the results.
         allow_missing: count a missing result as an all-background mask instead of failing.
+        offset: the results are numbered this much below the frames: frame ``i``'s result
+            is ``bin{i - offset}.png`` (masks written from a video are numbered from 1,
+            a sequence whose input starts at frame 301 needs 300).
 
     Raises:
-        EvaluationError: missing results (unless allowed), unreadable files, size mismatch.
+        EvaluationError: missing results (unless allowed; the message names the offset that
+            would line the results up, if one does), unreadable files, size mismatch.
     """
     seq = sequence if isinstance(sequence, CDnetSequence) else CDnetSequence(sequence)
     folder = Path(results)
     if not folder.is_dir():
         raise EvaluationError(f"{folder}: no such results folder")
     indices = seq.scored_indices()
-    missing = [i for i in indices if not (folder / f"bin{i:06d}.png").exists()]
+
+    def result(index: int) -> Path:
+        return folder / f"bin{index - offset:06d}.png"
+
+    missing = [i for i in indices if not result(i).exists()]
     if missing and not allow_missing:
         raise EvaluationError(
-            f"{folder}: {len(missing)} of {len(indices)} scored frames have no "
-            f"result (first: bin{missing[0]:06d}.png); --allow-missing scores them as background"
+            f"{folder}: {len(missing)} of {len(indices)} scored frames have no result "
+            f"(first: {result(missing[0]).name}); {_missing_hint(seq, folder, offset)}"
         )
     confusion = Confusion()
     warned = False
     for index in indices:
         gt = seq.ground_truth(index)
         check_roi(seq, gt)
-        path = folder / f"bin{index:06d}.png"
+        path = result(index)
         pred = read_mask(path) if path.exists() else np.zeros_like(gt)
         if not warned and ((pred != 0) & (pred != 255)).any():
             # A photo saved under a mask's name scores as garbage without this.
@@ -256,22 +269,75 @@ def evaluate_folder(
     return scores
 
 
+def _missing_hint(seq: CDnetSequence, folder: Path, offset: int) -> str:
+    """How to score a results folder that lacks some scored frames: the ``--offset``
+    that lines its masks up with the frames, if one does, else ``--allow-missing``."""
+    numbers = {
+        int(match.group(1))
+        for path in folder.glob("bin*.png")
+        if (match := re.fullmatch(r"bin(\d+)\.png", path.name))
+    }
+    allow = "--allow-missing scores them as background"
+    if not numbers:
+        return f"the folder holds no binNNNNNN.png masks; {allow}"
+    indices = seq.scored_indices()
+    first_input = _first_input_number(seq)
+    candidates: list[tuple[int, str]] = []
+    if first_input is not None:
+        candidates.append(
+            (
+                first_input - 1,
+                f"masks written from a video are numbered from 1, this sequence's frames "
+                f"from {first_input}",
+            )
+        )
+        candidates.append((first_input - min(numbers), "the masks are shifted"))
+    candidates.append((indices[0] - min(numbers), "the masks are shifted"))
+    for shift, why in candidates:
+        if shift != offset and all(i - shift in numbers for i in indices):
+            return f"{why}: --offset {shift} lines them up (or {allow})"
+    return allow
+
+
+def _first_input_number(seq: CDnetSequence) -> int | None:
+    """The frame number of the sequence's first input image, ``None`` without ``input/``."""
+    from streamseg.sources.folder import list_images
+
+    if not seq.input_dir.is_dir():
+        return None
+    images = list_images(seq.input_dir)
+    return images[0][0] if images else None
+
+
 def find_sequences(root: str | Path) -> Iterator[tuple[str, CDnetSequence]]:
     """Every CDnet sequence under ``root`` as ``(category, sequence)``, sorted.
 
-    ``root`` may be one sequence, a folder of sequences, or CDnet's own
-    category/sequence tree. The category is the folder above the sequence
-    (relative to ``root``), or the sequence's own name at top level.
+    ``root`` may be one sequence, a folder of sequences, or CDnet's category/sequence
+    tree; symbolic links to folders are followed (a tree of links to datasets kept
+    elsewhere), each folder visited once however many links lead to it, so a link
+    loop ends. The category is the folder above the sequence (relative to ``root``),
+    or the sequence's own name at top level.
     """
     base = Path(root)
     if base.is_file():
         raise EvaluationError(f"{base}: a file; give the sequence folder (with groundtruth/)")
     if not base.is_dir():
         raise EvaluationError(f"{base}: no such folder")
-    found = sorted(p.parent for p in base.rglob("groundtruth") if p.is_dir())
+    found: list[Path] = []
+    visited: set[str] = set()
+    for here, subdirs, _ in os.walk(base, followlinks=True):
+        real = os.path.realpath(here)
+        if real in visited:
+            subdirs.clear()  # a link back into the tree, or a second way to one folder
+            continue
+        visited.add(real)
+        if "groundtruth" in subdirs:
+            found.append(Path(here))
+        # Thousands of frames each, and never a sequence inside.
+        subdirs[:] = [d for d in subdirs if d not in ("input", "groundtruth")]
     if not found:
         raise EvaluationError(f"{base}: no CDnet sequence (no groundtruth/ folder) under it")
-    for seq_root in found:
+    for seq_root in sorted(found):
         rel = seq_root.relative_to(base)
         category = rel.parts[-2] if len(rel.parts) >= 2 else seq_root.name
         yield category, CDnetSequence(seq_root)

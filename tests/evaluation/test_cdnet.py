@@ -173,6 +173,59 @@ def test_find_sequences_in_a_category_tree(tmp_path: Path):
     ]
 
 
+def test_symlinked_sequences_are_found_and_a_link_loop_ends(tmp_path: Path):
+    # Datasets kept elsewhere and linked into a tree, one linked twice, and a loop.
+    gt = {0: np.zeros((2, 2), np.uint8)}
+    store = tmp_path / "store"
+    make_sequence(store / "highway", gt)
+    make_sequence(store / "office", gt)
+    tree = tmp_path / "tree"
+    (tree / "baseline").mkdir(parents=True)
+    (tree / "baseline" / "highway").symlink_to(store / "highway")
+    (tree / "shadow").symlink_to(store, target_is_directory=True)
+    (tree / "baseline" / "loop").symlink_to(tree, target_is_directory=True)
+    found = [(c, s.name) for c, s in find_sequences(tree)]
+    assert found == [("baseline", "highway"), ("shadow", "office")]
+
+
+def _shifted(tmp_path: Path, first: int, frames: int) -> tuple[Path, Path, np.ndarray]:
+    """A sequence whose input starts at ``first``, and the masks of its video: from 1."""
+    gt = np.array([[255, 0], [0, 0]], np.uint8)
+    seq = make_sequence(tmp_path / "seq", {i: gt for i in range(first, first + frames)})
+    results = write_results(tmp_path / "res", {k: gt for k in range(1, frames + 1)})
+    return seq, results, gt
+
+
+def test_masks_of_a_video_name_the_offset_that_lines_them_up(tmp_path: Path):
+    seq, results, _ = _shifted(tmp_path, 301, 6)
+    with pytest.raises(
+        EvaluationError,
+        match=r"6 of 6 scored frames have no result \(first: bin000301.png\); masks written "
+        r"from a video are numbered from 1, this sequence's frames from 301: --offset 300 ",
+    ):
+        evaluate_folder(seq, results)
+    s = evaluate_folder(seq, results, offset=300)
+    assert (s.tp, s.fp, s.fn) == (6, 0, 0)
+
+
+def test_eval_offset_on_the_command_line(tmp_path: Path, capsys):
+    from streamseg.cli import main
+
+    seq, results, _ = _shifted(tmp_path, 11, 4)
+    assert main(["eval", str(seq), str(results)]) == 2
+    assert "--offset 10 lines them up" in capsys.readouterr().err
+    assert main(["eval", str(seq), str(results), "--offset", "10", "--json"]) == 0
+    assert '"offset": 10' in capsys.readouterr().out
+
+
+def test_a_shift_other_than_a_videos_is_named_too(tmp_path: Path):
+    gt = np.zeros((2, 2), np.uint8)
+    seq = make_sequence(tmp_path / "seq", {i: gt for i in range(1, 5)})
+    results = write_results(tmp_path / "res", {i: gt for i in range(101, 105)})
+    with pytest.raises(EvaluationError, match=r"the masks are shifted: --offset -100 lines"):
+        evaluate_folder(seq, results)
+
+
 def test_shared_sequences_have_the_cdnet_layout(data_dir: Path):
     seqs = dict((s.name, s) for _, s in find_sequences(data_dir))
     assert len(seqs) == 16
