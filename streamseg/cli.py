@@ -326,7 +326,8 @@ class _Agreement:
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override a config value, e.g. methods.mog2.history=200 (repeatable).",
+    help="Override a value (repeatable): METHOD.KEY=VALUE for a method's parameter, e.g. "
+    "mog2.history=200 (KEY=VALUE with one method), or source.KEY, outputs.KEY, max_frames, seed.",
 )
 @click.option(
     "--model",
@@ -381,7 +382,7 @@ def run_cmd(
       streamseg run --source ../shared/data/cdnet_highway/input --method mog2 --masks out/
       streamseg run --source rtsp://cam/stream --method mog2,knn --video mosaic.mp4
       streamseg run --source 0 --method deepls --web 8080    # watch http://127.0.0.1:8080/
-      streamseg run --config configs/cdnet.yaml --set methods.mog2.history=200
+      streamseg run --config configs/cdnet.yaml --set mog2.history=200
     """
     from streamseg.errors import ConfigError
     from streamseg.pipeline import run_config
@@ -687,7 +688,8 @@ def synth_cmd(
     "overrides",
     multiple=True,
     metavar="METHOD.KEY=VALUE",
-    help="Method parameter for the run, e.g. deepls.window=16 (repeatable).",
+    help="Method parameter for the run, e.g. deepls.window=16 (KEY=VALUE with one method; "
+    "repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option(
@@ -739,6 +741,8 @@ def eval_cmd(
         raise ConfigError("give either RESULTS (masks to score) or --method (methods to run)")
     if method is not None and out is None:
         raise ConfigError("--method needs --out REPORT (where masks and the report go)")
+    if overrides and method is None:
+        raise ConfigError("--set sets parameters of the methods --method runs: give --method")
     exit_code = EXIT_OK
     if offset and results is None:
         raise ConfigError("--offset renumbers RESULTS; --method numbers its masks as the frames")
@@ -807,8 +811,9 @@ def eval_cmd(
     "--set",
     "overrides",
     multiple=True,
-    metavar="KEY=VALUE",
-    help="Method parameter, e.g. train.steps=200, net.width=24, area=4800.",
+    metavar="METHOD.KEY=VALUE",
+    help="Method parameter, e.g. deepls.train.steps=200 (the method's name may be left out: "
+    "train.steps=200, net.width=24; repeatable).",
 )
 @click.option(
     "--rpca/--no-rpca",
@@ -839,16 +844,15 @@ def train_cmd(
     """
     import dataclasses
 
-    from streamseg.config import params_from_overrides
     from streamseg.errors import ConfigError
     from streamseg.fileio import ensure_writable_dir
-    from streamseg.registry import method_config
+    from streamseg.registry import method_config, method_overrides
     from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
     from streamseg.segmenters.deepls.train import collect_clip, rpca_gap, train_frames
     from streamseg.segmenters.preprocess import processing_size
     from streamseg.sources import open_source
 
-    params = params_from_overrides(overrides)
+    params = method_overrides(overrides, [method])[method]
     cfg = method_config(method, params)
     # Nothing segments beside two-pass training: every core, unless asked otherwise
     # (trainer_threads' default of 1 leaves the other core to online inference).

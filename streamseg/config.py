@@ -382,37 +382,35 @@ def params_from_overrides(items: Sequence[str]) -> dict[str, Any]:
     return params
 
 
-def _apply_override(data: dict[str, Any], path: list[str], value: Any) -> None:
+#: The forms of a run's ``--set`` items besides a method's ``METHOD.KEY=VALUE``.
+_RUN_FORMS = ", source.KEY=VALUE, outputs.KEY=VALUE, max_frames=N or seed=N"
+
+
+def _apply_override(data: dict[str, Any], item: str) -> None:
+    """Lay ``--set`` item ``item`` over the YAML-shaped ``data`` of a run.
+
+    ``source.KEY``, ``outputs.KEY``, ``max_frames`` and ``seed`` set the run's own
+    values (``seed`` the run's, even where a method has one); every other key is a
+    method's parameter in a form of :func:`~streamseg.registry.method_key`.
+    """
+    from streamseg.registry import method_key, set_parameter
+
+    path, value = parse_override(item)
     head = path[0]
-    if head not in RUN_KEYS:
-        raise ConfigError(f"--set: unknown section {head!r} (valid: {', '.join(RUN_KEYS)})")
-    if head in ("max_frames", "seed"):
-        if len(path) != 1:
-            raise ConfigError(f"--set: {head} takes no sub-key")
+    if head in ("max_frames", "seed") and len(path) == 1:
         data[head] = value
         return
-    if len(path) < 2:
-        raise ConfigError(f"--set: {head} needs a sub-key, e.g. {head}.<field>=<value>")
-    if head == "methods":
-        if len(path) < 3:
-            raise ConfigError("--set: use methods.<method>.<parameter>=<value>")
-        for method in data.setdefault("methods", []):
-            if isinstance(method, dict) and method.get("name") == path[1]:
-                target = method
-                for key in path[2:-1]:  # nested parameters: methods.deepls.mask.k=5
-                    node = target.get(key)
-                    if not isinstance(node, dict):
-                        node = target[key] = {}
-                    target = node
-                target[path[-1]] = value
-                return
-        names = ", ".join(m.get("name", "?") for m in data.get("methods", [])) or "none"
-        raise ConfigError(f"--set: method {path[1]!r} is not in this run (methods: {names})")
-    if len(path) != 2:
-        raise ConfigError(f"--set: use {head}.<field>=<value>")
-    section = data.setdefault(head, {}) or {}
-    data[head] = section
-    section[path[1]] = value
+    if head in ("source", "outputs"):
+        if len(path) != 2:
+            raise ConfigError(f"--set {item}: use {head}.KEY=VALUE (one of its fields)")
+        section = data.get(head) or {}
+        data[head] = section
+        section[path[1]] = value
+        return
+    methods = [m for m in data.setdefault("methods", []) if isinstance(m, dict)]
+    name, keys = method_key(item, path, [str(m.get("name")) for m in methods], forms=_RUN_FORMS)
+    target = next(m for m in methods if str(m.get("name")) == name)
+    set_parameter(target, keys, value, item)
 
 
 def _max_frames(value: Any) -> int | None:
@@ -436,8 +434,7 @@ def run_config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = ()) 
         raise ConfigError("config: methods must be a list of {name: ..., <param>: ...}")
     data["methods"] = [{"name": e} if isinstance(e, str) else e for e in methods_raw]
     for item in overrides:
-        path, value = parse_override(item)
-        _apply_override(data, path, value)
+        _apply_override(data, item)
     seed = data.get("seed", 0)
     methods = []
     for entry in data["methods"]:

@@ -23,7 +23,16 @@ from streamseg.config import at_path, build, config_fields
 from streamseg.errors import ConfigError
 from streamseg.segmenters.base import Segmenter
 
-__all__ = ["register", "create", "available", "method_class", "method_config", "method_overrides"]
+__all__ = [
+    "register",
+    "create",
+    "available",
+    "method_class",
+    "method_config",
+    "method_key",
+    "method_overrides",
+    "set_parameter",
+]
 
 S = TypeVar("S", bound=type[Segmenter])
 
@@ -114,14 +123,81 @@ def method_config(
         raise at_path(err, cls.Config, name) from None
 
 
+def _example(name: str, keys: Sequence[str] = (), value: str = "") -> str:
+    """A ``--set`` item for method ``name``: ``keys`` if it has that parameter, else its
+    first number (``mog2.history=500``)."""
+    fields = config_fields(method_class(name).Config)
+    if keys and keys[0] in fields:
+        return f"{name}.{'.'.join(keys)}={value}"
+    for key, (_, default) in fields.items():
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            return f"{name}.{key}={default}"
+    return f"{name}.KEY=VALUE"
+
+
+def method_key(
+    item: str, path: Sequence[str], names: Sequence[str], *, forms: str = ""
+) -> tuple[str, list[str]]:
+    """The method and parameter path a ``--set`` item's key means.
+
+    ``METHOD.KEY`` is the form shown everywhere; ``methods.METHOD.KEY`` (the YAML's
+    nesting) is accepted too, and so is a bare ``KEY`` when ``names`` holds one method
+    that has that parameter.
+
+    Args:
+        item: the item as given (for the message).
+        path: its key split at dots.
+        names: the methods of the run.
+        forms: the command's other forms, named in the message (``source.KEY=VALUE``...).
+
+    Raises:
+        ConfigError: a key that fits no method of the run, naming the right form.
+
+    Example:
+        >>> method_key("methods.mog2.history=3", ["methods", "mog2", "history"], ["mog2"])
+        ('mog2', ['history'])
+        >>> method_key("history=3", ["history"], ["mog2"])
+        ('mog2', ['history'])
+    """
+    keys = list(path[1:] if path[0] == "methods" and len(path) > 2 else path)
+    head, value = keys[0], item.partition("=")[2]
+    if head in names and len(keys) > 1:
+        return head, keys[1:]
+    if len(names) == 1 and head in config_fields(method_class(names[0]).Config):
+        return names[0], keys
+    if head in _REGISTRY:
+        hint = " or ".join(dict.fromkeys(_example(n, keys[1:], value) for n in names))
+        raise ConfigError(
+            f"--set {item}: {head} is not a method of this run ({', '.join(names)}); "
+            f"use METHOD.KEY=VALUE, e.g. {hint}"
+        )
+    alone = f" nor a parameter of {names[0]}" if len(names) == 1 else ""
+    raise ConfigError(
+        f"--set {item}: {head!r} names no method of this run{alone}; use METHOD.KEY=VALUE "
+        f"(e.g. {_example(names[0]) if names else 'mog2.history=500'}){forms}"
+    )
+
+
+def set_parameter(params: dict[str, Any], keys: Sequence[str], value: Any, item: str) -> None:
+    """Set ``params[k0][k1]...`` to ``value``, making the groups on the way."""
+    node = params
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {item}: {key} is a value, not a group")
+        node = child
+    node[keys[-1]] = value
+
+
 def method_overrides(
     overrides: Sequence[str],
     names: Sequence[str],
     base: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per-method parameters from ``METHOD.KEY=VALUE`` items, each checked against its method.
+    """Per-method parameters from ``--set`` items, each checked against its method.
 
-    With one method, ``KEY=VALUE`` (without the method's name) is accepted too.
+    The items take the forms of :func:`method_key`: ``METHOD.KEY=VALUE``,
+    ``methods.METHOD.KEY=VALUE``, and with one method ``KEY=VALUE``.
 
     Args:
         overrides: the ``--set`` items.
@@ -137,23 +213,15 @@ def method_overrides(
         >>> method_overrides(["paste=0"], ["deepls"])
         {'deepls': {'paste': 0}}
     """
-    from streamseg.config import params_from_overrides
+    import copy
 
-    params = {n: dict((base or {}).get(n, {})) for n in names}
-    if len(names) == 1:
-        # The one method's own KEY=VALUE items, beside any METHOD.KEY=VALUE ones.
-        methods = set(available(installed_only=False))
-        overrides = [
-            item if item.split(".", 1)[0].split("=", 1)[0] in methods else f"{names[0]}.{item}"
-            for item in overrides
-        ]
-    given = params_from_overrides(overrides)
-    for key, value in given.items():
-        if key not in params or not isinstance(value, dict):
-            raise ConfigError(
-                f"--set {key}...: use METHOD.KEY=VALUE with METHOD in {', '.join(names)}"
-            )
-        params[key].update(value)
+    from streamseg.config import parse_override
+
+    params = {n: copy.deepcopy(dict((base or {}).get(n, {}))) for n in names}
+    for item in overrides:
+        path, value = parse_override(item)
+        name, keys = method_key(item, path, names)
+        set_parameter(params[name], keys, value, item)
     for name in names:
         method_config(name, params[name])  # fail fast, naming the method and parameter
     return params

@@ -899,3 +899,41 @@ def test_brackets_in_messages_are_printed_as_they_are(case: str, tmp_path: Path,
         assert main(args) == 0
     err = capsys.readouterr().err
     assert str(odd) in err.replace("\n", ""), err
+
+
+@pytest.mark.parametrize("item", ["mog2.history=20", "methods.mog2.history=20", "history=20"])
+def test_run_takes_a_method_parameter_in_each_form(item: str, tmp_path: Path):
+    args = ["run", "-s", "synthetic:frames=2,size=32x24", "-m", "mog2", "--set", item]
+    assert main([*args, "--masks", str(tmp_path), "--no-progress"]) == 0
+    assert "history: 20" in (tmp_path / "run.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["run", "-s", "synthetic", "-m", "mog2", "--set", "knn.history=3"], "mog2.history=3"),
+        (["run", "-s", "synthetic", "-m", "mog2", "--set", "sourc.fps=3"], "source.KEY=VALUE"),
+        (
+            ["eval", "X", "-m", "mog2,knn", "--out", "o", "--set", "history=3"],
+            "METHOD.KEY=VALUE (e.g. mog2.history=500)",
+        ),
+        (["train", "X", "--out", "m.pt", "--set", "trian.steps=1"], "METHOD.KEY=VALUE"),
+        (["eval", "X", "R", "--set", "mog2.history=3"], "give --method"),
+    ],
+)
+def test_a_wrong_set_form_is_shown_the_right_one(args, shown: str, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and shown in err[0], err
+
+
+@pytest.mark.parametrize("item", ["deepls.train.steps=0", "methods.deepls.train.steps=0"])
+def test_train_and_eval_take_the_run_forms(item: str, tmp_path: Path, capsys):
+    # train.steps=0 is refused by train itself: the item reached the parameter.
+    assert main(["train", "X", "--out", str(tmp_path / "m.pt"), "--set", item]) == 2
+    assert "train.steps must be >= 1" in capsys.readouterr().err
+    seq = tmp_path / "seq"
+    assert main(["synth", str(seq), "--frames", "8", "--size", "32x24", "--no-video"]) == 0
+    args = ["eval", str(seq), "-m", "mog2", "--out", str(tmp_path / "r"), "--no-plots"]
+    assert main([*args, "--set", "methods.mog2.history=0", "--no-progress"]) == 2
+    assert "history must be in 1" in capsys.readouterr().err

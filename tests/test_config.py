@@ -66,8 +66,8 @@ def test_run_config_resolves_defaults_and_overrides():
         ({"methods": ["mog3"]}, [], "unknown method 'mog3'"),
         ({"methods": [{"name": "mog2", "histroy": 1}]}, [], "unknown parameter 'histroy'"),
         ({"methods": [{"name": "mog2", "history": 0}]}, [], "history must be in 1"),
-        ({"methods": ["mog2"]}, ["methods.knn.history=3"], "method 'knn' is not in this run"),
-        ({"methods": ["mog2"]}, ["sources.uri=x"], "unknown section 'sources'"),
+        ({"methods": ["mog2"]}, ["methods.knn.history=3"], "knn is not a method of this run"),
+        ({"methods": ["mog2"]}, ["sources.uri=x"], "'sources' names no method of this run"),
         ({"methods": ["mog2", "mog2"]}, [], "listed twice"),
         ({"method": ["mog2"]}, [], "unknown key 'method'"),
         ({"methods": ["mog2"], "source": [5]}, [], "source must be a mapping"),
@@ -149,3 +149,34 @@ def test_a_mistyped_section_is_named_before_it_is_missed():
 
     with pytest.raises(ConfigError, match=r"unknown key 'sourc' \(valid: source, methods"):
         run_sections({"sourc": {"uri": "synthetic"}, "methods": ["mog2"]})
+
+
+@pytest.mark.parametrize("item", ["mog2.history=20", "methods.mog2.history=20", "history=20"])
+def test_a_method_parameter_may_be_set_in_each_form(item: str):
+    """METHOD.KEY is the form shown everywhere; the YAML's nesting and, for the one
+    method of a run, the bare KEY are accepted too."""
+    cfg = run_config_from_dict({"source": "synthetic", "methods": ["mog2"]}, [item])
+    assert cfg.methods[0].config.history == 20
+    if item != "history=20":
+        cfg = run_config_from_dict({"methods": ["knn", "mog2"]}, [item, "knn.history=7"])
+        assert [m.config.history for m in cfg.methods] == [7, 20]
+
+
+@pytest.mark.parametrize(
+    ("methods", "item", "shown"),
+    [
+        (
+            ["mog2"],
+            "knn.history=3",
+            "is not a method of this run (mog2); use METHOD.KEY=VALUE, e.g. mog2.history=3",
+        ),
+        (["mog2"], "sourc.uri=x", "source.KEY=VALUE, outputs.KEY=VALUE"),
+        (["mog2"], "histroy=3", "METHOD.KEY=VALUE (e.g. mog2.history=500)"),
+        (["mog2", "knn"], "history=3", "METHOD.KEY=VALUE (e.g. mog2.history=500)"),
+        (["mog2"], "source.fps.x=3", "source.KEY=VALUE"),
+    ],
+)
+def test_a_misplaced_override_is_shown_its_right_form(methods, item: str, shown: str):
+    with pytest.raises(ConfigError) as err:
+        run_config_from_dict({"methods": methods}, [item])
+    assert str(err.value).startswith(f"--set {item}: ") and shown in str(err.value)

@@ -66,3 +66,41 @@ def test_duplicate_name_is_refused():
 
     with pytest.raises(ValueError, match="already registered"):
         register("mog2")(type("Other", (MOG2,), {}))
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        ["deepls.window=16", "deepls.net.width=8"],
+        ["methods.deepls.window=16", "methods.deepls.net.width=8"],
+        ["window=16", "net.width=8"],
+    ],
+)
+def test_method_overrides_take_each_form(items):
+    from streamseg.registry import method_overrides
+
+    base = {"deepls": {"mode": "sync", "net": {"norm": "group"}}}
+    params = method_overrides(items, ["deepls"], base)
+    assert params == {
+        "deepls": {"mode": "sync", "window": 16, "net": {"norm": "group", "width": 8}}
+    }
+
+
+@pytest.mark.parametrize(
+    ("names", "item", "shown"),
+    [
+        (
+            ["mog2"],
+            "knn.history=3",
+            "is not a method of this run (mog2); use METHOD.KEY=VALUE, e.g. mog2.history=3",
+        ),
+        (["deepls"], "trian.steps=3", "'trian' names no method of this run nor a parameter"),
+        (["mog2", "knn"], "history=3", "use METHOD.KEY=VALUE (e.g. mog2.history=500)"),
+    ],
+)
+def test_method_overrides_show_the_right_form(names, item, shown):
+    from streamseg.registry import method_overrides
+
+    with pytest.raises(ConfigError) as err:
+        method_overrides([item], names)
+    assert shown in str(err.value)
