@@ -1135,13 +1135,19 @@ def serve_cmd(
 
 
 @cli.command("list")
-def list_cmd() -> int:
-    """Registered methods with their parameters, and the source and output kinds."""
+@click.argument("method", metavar="[METHOD]", required=False)
+def list_cmd(method: str | None) -> int:
+    """Registered methods with their parameters, and the source and output kinds.
+
+    With METHOD: each of its parameters with its type, default and meaning.
+    """
     from rich.table import Table
 
     from streamseg.config import config_fields
     from streamseg.registry import available, method_class
 
+    if method is not None:
+        return _describe_method(method)
     table = Table(title="methods", title_justify="left", show_lines=True)
     table.add_column("name")
     table.add_column("parameters (default)")
@@ -1153,10 +1159,11 @@ def list_cmd() -> int:
             table.add_row(name, "", str(err))
             continue
         params = ", ".join(f"{k}={v[1]!r}" for k, v in config_fields(cls.Config).items())
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        doc = _about(cls)
         table.add_row(name, params, f"experimental: {doc}" if cls.experimental else doc)
     console = _stdout_console()
     console.print(table)
+    console.print("streamseg list METHOD describes each parameter of METHOD")
     console.print(
         "sources: video file (PyAV, OpenCV fallback), image folder / CDnet sequence, "
         "webcam index or /dev/videoN, rtsp:// http(s):// streams, synthetic[:k=v,...]"
@@ -1165,6 +1172,43 @@ def list_cmd() -> int:
         "outputs: --masks DIR (binNNNNNN.png), --video (mosaic), --overlay, --mask-video, "
         "--web (live view)"
     )
+    return EXIT_OK
+
+
+def _about(cls: type) -> str:
+    """The first paragraph of a method's docstring, on one line, without Sphinx quotes."""
+    import inspect
+
+    paragraph = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
+    return " ".join(paragraph.split()).replace("``", "")
+
+
+def _describe_method(name: str) -> int:
+    """``streamseg list METHOD``: a table of the method's parameters."""
+    from rich.table import Table
+
+    from streamseg.config import describe_config
+    from streamseg.registry import method_class
+
+    cls = method_class(name)
+    about = _about(cls)
+    title = f"{name}: {about}" if about else name
+    table = Table(title=title, title_justify="left")
+    for column in ("parameter", "type", "default", "meaning"):
+        table.add_column(column, overflow="fold" if column != "meaning" else "ellipsis")
+    rows = describe_config(cls.Config)
+    for row in rows:
+        table.add_row(*row)
+    console = _stdout_console()
+    if rows:
+        console.print(table)
+        example = next((r for r in rows if r[1] in ("int", "float")), rows[0])
+        console.print(
+            f"set one with --set {name}.PARAMETER=VALUE (e.g. --set {name}.{example[0]}="
+            f"{example[2]}), or under its name in a config file's methods: list"
+        )
+    else:
+        console.print(f"{title}\n{name} takes no parameters")
     return EXIT_OK
 
 

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import types
 import typing
@@ -53,6 +54,7 @@ __all__ = [
     "run_config_from_dict",
     "dump_config",
     "config_fields",
+    "describe_config",
 ]
 
 C = TypeVar("C")
@@ -75,6 +77,70 @@ def config_fields(cls: type) -> dict[str, tuple[Any, Any]]:
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _type_label(tp: Any) -> str:
+    """An annotation as a user reads it: ``int``, ``str | None``, ``async | sync``."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Literal:
+        return " | ".join(str(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join("None" if a is type(None) else _type_label(a) for a in args)
+    if origin is not None:
+        inner = ", ".join("..." if a is Ellipsis else _type_label(a) for a in args)
+        return f"{origin.__name__}[{inner}]"
+    return _type_name(tp)
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """The ``Attributes:`` section of the docstrings of ``cls`` and its bases, by name."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):  # a subclass's own text wins
+        lines = inspect.cleandoc(klass.__dict__.get("__doc__") or "").splitlines()
+        if "Attributes:" not in lines:
+            continue
+        name, indent = "", None
+        for line in lines[lines.index("Attributes:") + 1 :]:
+            depth = len(line) - len(line.lstrip())
+            if line.strip() and depth == 0:
+                break  # the section ended
+            entry = re.fullmatch(r"(\w+)(?: \(.*?\))?: (.*)", line.strip())
+            if entry and (indent is None or depth == indent):
+                indent, name = depth, entry[1]
+                docs[name] = entry[2]
+            elif name and line.strip():
+                docs[name] += " " + line.strip()
+    # Sphinx mark-up reads poorly on a terminal: ``x`` → x, :mod:`~a.b.c` → c.
+    for name, text in docs.items():
+        text = re.sub(r":\w+:`~?(?:[\w.]*\.)?([^`]+)`", r"\1", text)
+        docs[name] = text.replace("``", "")
+    return docs
+
+
+def describe_config(cls: type, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """``(name, type, default, description)`` of each field of config dataclass ``cls``.
+
+    A field that is itself a config dataclass (DeepLS's ``net``) is described field by
+    field, as ``net.width`` (how ``--set`` reaches it); descriptions come from the
+    ``Attributes:`` sections of the docstrings.
+
+    Example:
+        >>> from streamseg.config import SourceConfig
+        >>> describe_config(SourceConfig)[2]
+        ('gray', 'bool', 'False', 'decode to gray H×W (the Y plane) instead of BGR.')
+    """
+    docs = _attribute_docs(cls)
+    rows: list[tuple[str, str, str, str]] = []
+    for name, (tp, default) in config_fields(cls).items():
+        if dataclasses.is_dataclass(default) and not isinstance(default, type):
+            for sub, label, value, doc in describe_config(type(default), f"{prefix}{name}."):
+                # The field's own default (DeepLS's mask rule), not its class's.
+                value = repr(getattr(default, sub.removeprefix(f"{prefix}{name}.")))
+                rows.append((sub, label, value, doc))
+            continue
+        shown = "(required)" if default is dataclasses.MISSING else repr(default)
+        rows.append((f"{prefix}{name}", _type_label(tp), shown, docs.get(name, "")))
+    return rows
 
 
 def at_path(err: ConfigError, cls: type, path: str) -> ConfigError:

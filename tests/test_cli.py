@@ -937,3 +937,13 @@ def test_train_and_eval_take_the_run_forms(item: str, tmp_path: Path, capsys):
     args = ["eval", str(seq), "-m", "mog2", "--out", str(tmp_path / "r"), "--no-plots"]
     assert main([*args, "--set", "methods.mog2.history=0", "--no-progress"]) == 2
     assert "history must be in 1" in capsys.readouterr().err
+
+
+def test_list_describes_a_methods_parameters(capsys):
+    assert main(["list", "deepls"]) == 0
+    out = capsys.readouterr().out
+    for text in ("window", "int", "32", "frames in the sliding window", "net.width"):
+        assert text in out, text
+    assert "channels of the first level" in out and "train.steps" in out
+    assert main(["list", "mog3"]) == 2
+    assert "unknown method 'mog3'" in capsys.readouterr().err

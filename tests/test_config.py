@@ -180,3 +180,16 @@ def test_a_misplaced_override_is_shown_its_right_form(methods, item: str, shown:
     with pytest.raises(ConfigError) as err:
         run_config_from_dict({"methods": methods}, [item])
     assert str(err.value).startswith(f"--set {item}: ") and shown in str(err.value)
+
+
+def test_every_parameter_of_every_method_is_described():
+    from streamseg.config import describe_config
+    from streamseg.registry import _REGISTRY, available
+
+    for name in available(installed_only=False):
+        rows = describe_config(_REGISTRY[name].Config)
+        assert all(doc for _, _, _, doc in rows), (name, [r[0] for r in rows if not r[3]])
+    rows = {r[0]: r for r in describe_config(_REGISTRY["slnet"].Config)}  # inherited docs
+    assert rows["window"][1:3] == ("int", "32") and "sliding window" in rows["window"][3]
+    assert rows["mode"][1] == "async | sync" and rows["weights"][1] == "str | None"
+    assert rows["net.family"][2] == "'slnet'" and "``" not in rows["net.context"][3]
