@@ -217,10 +217,10 @@ def _resolve_run(
 
     ``outputs``: the output options given (``masks``, ``video``, ...; None: not given).
     """
-    from streamseg.config import read_yaml_file, run_config_from_dict, run_sections
+    from streamseg.config import find_config, read_yaml_file, run_config_from_dict, run_sections
     from streamseg.errors import ConfigError
 
-    data = run_sections(read_yaml_file(config)) if config else {}
+    data = run_sections(read_yaml_file(find_config(config))) if config else {}
     data["source"] = data.get("source") or {}  # `source:` left empty is None in YAML
     data["outputs"] = data.get("outputs") or {}
     if source is not None:
@@ -320,7 +320,12 @@ class _Agreement:
     "unless given, 0.0.0.0 for the network).",
 )
 @click.option("--max-frames", type=click.IntRange(min=1), metavar="N", help="Stop after N frames.")
-@click.option("--config", "-c", metavar="FILE", help="YAML run configuration (see configs/).")
+@click.option(
+    "--config",
+    "-c",
+    metavar="FILE|NAME",
+    help="YAML run configuration: a file, or the name of a shipped one (streamseg config list).",
+)
 @click.option(
     "--set",
     "overrides",
@@ -1087,19 +1092,23 @@ def serve_cmd(
     overwrite: bool,
     live: bool | None,
 ) -> int:
-    """Run every stream of CONFIG (a top-level `streams:` list) as a supervised Ray actor.
+    """Run every stream of CONFIG (a file, or a shipped name) as a supervised Ray actor.
 
     A stream whose actor dies, hangs or fails past its reconnect budget is restarted
-    (its online model resumes from its checkpoint); the others keep running. Needs the
-    [ray] extra. See configs/cameras.yaml.
+    (its online model resumes from its checkpoint); the others keep running. CONFIG holds
+    a top-level `streams:` list; `streamseg config show cameras` prints an example. Needs
+    the [ray] extra.
     """
     from rich.live import Live
 
+    from streamseg.config import find_config
     from streamseg.fileio import atomic_write
     from streamseg.jsonout import dumps
     from streamseg.serve import Cluster, load_serve_config, status_table
 
-    cfg = load_serve_config(config, out=out, max_frames=max_frames, overwrite=overwrite)
+    cfg = load_serve_config(
+        find_config(config), out=out, max_frames=max_frames, overwrite=overwrite
+    )
     show = _show_progress() if live is None else live
     console = _stderr_console()
     for stream in cfg.streams:
@@ -1209,6 +1218,44 @@ def _describe_method(name: str) -> int:
         )
     else:
         console.print(f"{title}\n{name} takes no parameters")
+    return EXIT_OK
+
+
+@cli.group("config")
+def config_group() -> None:
+    """The example configurations shipped with streamseg.
+
+    \b
+    Each is usable by name wherever a configuration file is:
+      streamseg run --config cpu-small
+      streamseg config show cdnet > my-run.yaml     a start for your own
+    """
+
+
+@config_group.command("list")
+def config_list_cmd() -> int:
+    """The shipped configurations, each with what it is for."""
+    from streamseg.config import shipped_configs
+
+    console = _stdout_console()
+    for name, path in shipped_configs().items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        about = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else ""
+        console.print(f"{name:<10} {about}")
+    return EXIT_OK
+
+
+@config_group.command("show")
+@click.argument("name", metavar="NAME")
+def config_show_cmd(name: str) -> int:
+    """Print the shipped configuration NAME (YAML, with its comments)."""
+    from streamseg.config import shipped_configs
+    from streamseg.errors import ConfigError
+
+    shipped = shipped_configs()
+    if name.removesuffix(".yaml") not in shipped:
+        raise ConfigError(f"no shipped configuration {name!r} (shipped: {', '.join(shipped)})")
+    click.echo(shipped[name.removesuffix(".yaml")].read_text(encoding="utf-8"), nl=False)
     return EXIT_OK
 
 

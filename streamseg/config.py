@@ -49,6 +49,8 @@ __all__ = [
     "RunConfig",
     "load_config",
     "read_yaml_file",
+    "find_config",
+    "shipped_configs",
     "RUN_KEYS",
     "at_path",
     "run_config_from_dict",
@@ -549,6 +551,39 @@ def read_yaml_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise ConfigError(f"config file {path} must hold a mapping at top level")
     return dict(data)
+
+
+def shipped_configs() -> dict[str, Path]:
+    """The example configurations shipped in the package, by name (``cdnet``: ``cdnet.yaml``).
+
+    Example:
+        >>> sorted(shipped_configs())
+        ['cameras', 'cdnet', 'cpu-small', 'default', 'rtsp']
+    """
+    return {p.stem: p for p in sorted((Path(__file__).parent / "configs").glob("*.yaml"))}
+
+
+def find_config(given: str | Path) -> Path:
+    """The configuration file ``given`` names.
+
+    The file itself when it exists; otherwise, for a bare name (``cdnet``, ``cdnet.yaml``)
+    or the repository's path of one (``configs/cdnet.yaml``, as the README writes it), the
+    configuration shipped in the package under that name.
+
+    Raises:
+        ConfigError: neither; the message lists the shipped names.
+    """
+    path = Path(given).expanduser()
+    if path.exists():
+        return path
+    shipped = shipped_configs()
+    bare = path.parent in (Path("."), Path("configs")) and path.suffix in ("", ".yaml")
+    if bare and path.stem in shipped:
+        return shipped[path.stem]
+    raise ConfigError(
+        f"config file {path} does not exist (shipped configurations, usable by name: "
+        f"{', '.join(shipped)}; see streamseg config list)"
+    )
 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:

@@ -193,3 +193,42 @@ def test_every_parameter_of_every_method_is_described():
     assert rows["window"][1:3] == ("int", "32") and "sliding window" in rows["window"][3]
     assert rows["mode"][1] == "async | sync" and rows["weights"][1] == "str | None"
     assert rows["net.family"][2] == "'slnet'" and "``" not in rows["net.context"][3]
+
+
+def test_shipped_configs_are_found_by_name_where_no_such_file_exists(tmp_path, monkeypatch):
+    from streamseg.config import find_config, shipped_configs
+
+    monkeypatch.chdir(tmp_path)
+    shipped = shipped_configs()
+    assert {"cameras", "cdnet", "cpu-small", "default", "rtsp"} <= set(shipped)
+    for given in ("cdnet", "cdnet.yaml", "configs/cdnet.yaml"):
+        assert find_config(given) == shipped["cdnet"]
+    (tmp_path / "cdnet.yaml").write_text("methods: [knn]\n")
+    assert find_config("cdnet.yaml") == Path("cdnet.yaml")  # a file of that name wins
+    with pytest.raises(ConfigError, match="does not exist.*cameras, cdnet"):
+        find_config("elsewhere/cdnet.yaml")
+    # The repository's configs/ is the package's folder, not a copy.
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "configs").resolve() == shipped["cdnet"].parent.resolve()
+
+
+def test_the_wheel_ships_the_configs_and_the_license(tmp_path: Path):
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"  # a copy: building in place would leave build/ in the checkout
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(root / "streamseg", src / "streamseg", ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(root / name, src / name)
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*cmd, str(src), "-w", str(tmp_path)], check=True, timeout=300)
+    (wheel,) = tmp_path.glob("streamseg-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {Path(n).name for n in names if n.startswith("streamseg/configs/")}
+    assert {p.name for p in (root / "configs").glob("*.yaml")} == shipped
+    (license_file,) = [n for n in names if n.endswith("LICENSE")]
+    assert "MIT License" in zipfile.ZipFile(wheel).read(license_file).decode()
