@@ -71,6 +71,22 @@ def _refuse_input_as_output(out: str, *inputs: str | None) -> None:
             check_outputs(given, [], [("--out", Path(out).expanduser())])
 
 
+class _Stop(BaseException):
+    """A SIGINT or SIGTERM outside a command's orderly stop (start-up imports, set-up).
+
+    A ``BaseException`` rather than a ``KeyboardInterrupt``: click turns the latter into an
+    ``Abort`` after printing a blank line, and ``except Exception`` lets neither through.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, _frame: Any) -> None:
+    raise _Stop(signum)
+
+
 class _Stopper:
     """Turns SIGINT/SIGTERM into a stop between frames; a second SIGINT aborts at once.
 
@@ -1296,6 +1312,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_SIGINT
+    except _Stop as stop:
+        return _stopped(stop)
     except StreamsegError as err:
         if debug:
             raise
@@ -1313,10 +1331,29 @@ def _main(argv: Sequence[str] | None) -> int:
     return int(result) if isinstance(result, int) else EXIT_OK
 
 
+def _stopped(stop: _Stop) -> int:
+    """Say that a :class:`_Stop` ended the command; its exit code.
+
+    A command's own work stops through :class:`_Stopper`, its outputs finalised; this
+    is the rest: start-up imports, set-up, and the short commands without a stopper.
+    """
+    click.echo(f"streamseg: stopped by {signal.Signals(stop.signum).name}", err=True)
+    return EXIT_SIGTERM if stop.signum == signal.SIGTERM else EXIT_SIGINT
+
+
 def entry() -> NoReturn:
     """The ``streamseg`` process (console script and ``python -m streamseg``): run
     :func:`main` and exit with its code."""
-    code = _main(None)
+    # First of all, before the imports that take most of a start-up: a stop signal from
+    # here on is one line and exit code 130/143, wherever it lands. A signal the parent
+    # set to be ignored (nohup, a background job) stays ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(sig, _raise_stop)
+    try:
+        code = _main(None)
+    except _Stop as stop:  # between two of _main's own lines
+        code = _stopped(stop)
     if code in (EXIT_SIGINT, EXIT_SIGTERM):
         # The user asked to stop and every output is closed by now (sinks, run_stats.json,
         # Ray: nothing is left to atexit hooks). Interpreter finalisation (torch's atexit

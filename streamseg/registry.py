@@ -17,11 +17,15 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from streamseg.config import at_path, build, config_fields
 from streamseg.errors import ConfigError
-from streamseg.segmenters.base import Segmenter
+
+if TYPE_CHECKING:
+    # Not at run time: importing streamseg.segmenters registers the built-in methods,
+    # which import this module (importing the registry first was a circular import).
+    from streamseg.segmenters.base import Segmenter
 
 __all__ = [
     "register",
@@ -34,7 +38,7 @@ __all__ = [
     "set_parameter",
 ]
 
-S = TypeVar("S", bound=type[Segmenter])
+S = TypeVar("S", bound="type[Segmenter]")
 
 _REGISTRY: dict[str, type[Segmenter]] = {}
 _EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -961,3 +962,23 @@ def test_the_shipped_configs_are_listed_shown_and_run_by_name(
     assert "cpu-small" in capsys.readouterr().err
     assert main(["run", "--config", "cpu-small", "--max-frames", "3", "--no-progress"]) == 0
     assert len(list((tmp_path / "out" / "cpu-small").glob("bin*.png"))) == 3
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_the_start_up_imports_exits_with_one_line(tmp_path: Path, sig, code):
+    # The moment numpy's libraries are mapped, the process is inside its start-up imports
+    # (numpy, OpenCV, PyAV: the better part of a second, seconds on a cold disk). A
+    # signal there printed a traceback and ended the process by the signal (-2, -15).
+    cmd = [sys.executable, "-m", "streamseg", "run", "-s", "synthetic:frames=100000"]
+    proc = subprocess.Popen([*cmd, "-m", "mog2"], stderr=subprocess.PIPE, text=True)
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError):
+            if "numpy" in maps.read_text():
+                break
+        time.sleep(0.001)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    name = signal.Signals(sig).name
+    assert proc.returncode == code and err.splitlines() == [f"streamseg: stopped by {name}"], err
