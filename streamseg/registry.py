@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from streamseg.config import at_path, build, config_fields
 from streamseg.errors import ConfigError
@@ -25,7 +25,17 @@ from streamseg.errors import ConfigError
 if TYPE_CHECKING:
     # Not at run time: importing streamseg.segmenters registers the built-in methods,
     # which import this module (importing the registry first was a circular import).
+    from typing_extensions import Unpack
+
+    from streamseg._params import DeepLSParams, KNNParams, MOG2Params, RPCAParams
     from streamseg.segmenters.base import Segmenter
+    from streamseg.segmenters.deepls.segmenter import DeepLS, SLNetSegmenter
+    from streamseg.segmenters.knn import KNN
+    from streamseg.segmenters.lobster import LOBSTER
+    from streamseg.segmenters.mog2 import MOG2
+    from streamseg.segmenters.pawcs import PAWCS
+    from streamseg.segmenters.rpca import RPCA
+    from streamseg.segmenters.subsense import SuBSENSE
 
 __all__ = [
     "register",
@@ -231,6 +241,39 @@ def method_overrides(
     return params
 
 
+# Per built-in method: its parameters as typed keywords and its class, so type checkers
+# flag a mistyped parameter or value. Any other name takes a ready Config, or parameters
+# unpacked from a mapping (`create(name, **params)`), which no checker can see into.
+@overload
+def create(
+    name: Literal["mog2"], config: MOG2.Config | None = None, **params: Unpack[MOG2Params]
+) -> MOG2: ...
+@overload
+def create(
+    name: Literal["knn"], config: KNN.Config | None = None, **params: Unpack[KNNParams]
+) -> KNN: ...
+@overload
+def create(
+    name: Literal["rpca"], config: RPCA.Config | None = None, **params: Unpack[RPCAParams]
+) -> RPCA: ...
+@overload
+def create(
+    name: Literal["deepls"], config: DeepLS.Config | None = None, **params: Unpack[DeepLSParams]
+) -> DeepLS: ...
+@overload
+def create(
+    name: Literal["slnet"],
+    config: SLNetSegmenter.Config | None = None,
+    **params: Unpack[DeepLSParams],
+) -> SLNetSegmenter: ...
+@overload
+def create(name: Literal["subsense"], config: SuBSENSE.Config | None = None) -> SuBSENSE: ...
+@overload
+def create(name: Literal["lobster"], config: LOBSTER.Config | None = None) -> LOBSTER: ...
+@overload
+def create(name: Literal["pawcs"], config: PAWCS.Config | None = None) -> PAWCS: ...
+@overload
+def create(name: str, config: Any | None = None) -> Segmenter: ...
 def create(name: str, config: Any | None = None, **params: Any) -> Segmenter:
     """Create the segmenter registered as ``name``.
 
@@ -238,6 +281,11 @@ def create(name: str, config: Any | None = None, **params: Any) -> Segmenter:
         name: a name from :func:`available`.
         config: a ready ``Config`` instance (then ``params`` must be empty).
         **params: fields of the method's ``Config``; strings are coerced.
+
+    Type checkers see each built-in method's parameters and class (``create("mog2")``
+    is a ``MOG2``, ``create("mog2", histroy=200)`` an error). A method registered
+    elsewhere takes its ``Config`` (``create("mine", Mine.Config(size=3))``), or a
+    mapping unpacked (``create(name, **params)``).
 
     Raises:
         ConfigError: unknown name or parameter, or a bad value; the message lists

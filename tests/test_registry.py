@@ -104,3 +104,61 @@ def test_method_overrides_show_the_right_form(names, item, shown):
     with pytest.raises(ConfigError) as err:
         method_overrides([item], names)
     assert shown in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("mog2", "MOG2Params"), ("knn", "KNNParams"), ("rpca", "RPCAParams")]
+    + [("deepls", "DeepLSParams"), ("slnet", "DeepLSParams")],
+)
+def test_the_typed_parameters_are_the_config_fields(name: str, params: str):
+    """streamseg/_params.py types create()'s keywords: a field added to a Config goes
+    there too, with the same annotation (a nested config also as a mapping)."""
+    import dataclasses
+
+    from streamseg import _params
+    from streamseg.registry import method_class
+
+    typed = {k: v.__forward_arg__ for k, v in getattr(_params, params).__annotations__.items()}
+    nested = {"ModelConfig", "TrainConfig", "MaskRule"}
+    fields = {
+        f.name: f"{f.type} | Mapping[str, Any]" if f.type in nested else str(f.type)
+        for f in dataclasses.fields(method_class(name).Config)
+    }
+    assert fields == typed
+
+
+def test_type_checkers_flag_a_mistyped_parameter(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    mypy = pytest.importorskip("mypy.api")
+    snippet = tmp_path / "use.py"
+    lines = [
+        "import streamseg as ss",
+        "reveal_type(ss.create('mog2', history=200))",
+        "ss.create('mog2', histroy=200)",
+        "ss.create('deepls', window='16')",
+        "reveal_type(ss.create('deepls', net={'width': 8}, mode='sync', providers=()))",
+        "reveal_type(ss.create(str(1), **{'history': 3}))",
+    ]
+    snippet.write_text("\n".join(lines) + "\n")
+    # Only streamseg is analysed (numpy for its types): torch's sources would take a minute.
+    config = tmp_path / "mypy.ini"
+    config.write_text(
+        "[mypy]\nignore_missing_imports = True\nfollow_imports = skip\n"
+        "[mypy-streamseg,streamseg.*,numpy,numpy.*]\nfollow_imports = normal\n"
+    )
+    monkeypatch.setenv("MYPYPATH", str(Path(__file__).resolve().parents[1]))
+    cache = Path(__file__).resolve().parents[1] / ".mypy_cache" / "snippets"
+    out, _, _ = mypy.run(["--config-file", str(config), "--cache-dir", str(cache), str(snippet)])
+    found: dict[int, str] = {}
+    for line in out.splitlines():
+        if line.startswith(f"{snippet}:"):
+            number = int(line.split(":")[1])
+            found[number] = found.get(number, "") + line
+    assert 'Revealed type is "streamseg.segmenters.mog2.MOG2"' in found.pop(2, ""), out
+    assert 'Unexpected keyword argument "histroy"' in found.pop(3), out
+    assert "error" in found.pop(4), out  # a str for an int
+    assert 'Revealed type is "streamseg.segmenters.deepls.segmenter.DeepLS"' in found.pop(5)
+    assert 'Revealed type is "streamseg.segmenters.base.Segmenter"' in found.pop(6), out
+    assert found == {}, out
