@@ -232,3 +232,12 @@ def test_the_wheel_ships_the_configs_and_the_license(tmp_path: Path):
     assert {p.name for p in (root / "configs").glob("*.yaml")} == shipped
     (license_file,) = [n for n in names if n.endswith("LICENSE")]
     assert "MIT License" in zipfile.ZipFile(wheel).read(license_file).decode()
+
+
+def test_ci_runs_the_readmes_test_command():
+    """CI installs and tests as the README tells a user to (torch from the CPU index)."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    command = readme[readme.index("# 2. install everything") :].splitlines()[1]
+    assert (root / ".ci" / "run").read_text().strip().splitlines()[-1] == command
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in command
