@@ -37,18 +37,15 @@ _FILE_WIDTH = 200
 _QUIET = False
 
 
-#: The consoles print text as it is: rich's markup would read a path's or a message's
-#: "[word]" as a style ("pip install 'streamseg[baselines]'" lost its extra) and fail
-#: on "[/]"; its emoji codes would turn ":name:" into a picture. Styles are given
-#: explicitly (rich.text.Text), progress descriptions escaped (rich.markup.escape).
-_PLAIN = {"markup": False, "emoji": False}
-
-
 def _stderr_console() -> Any:
     from rich.console import Console
 
     width = None if sys.stderr.isatty() else _FILE_WIDTH
-    return Console(stderr=True, width=width, quiet=_QUIET, **_PLAIN)
+    # Text as it is, here and on stdout: rich's markup would read a path's or a message's
+    # "[word]" as a style ("pip install 'streamseg[baselines]'" lost its extra) and fail
+    # on "[/]", its emoji codes turn ":name:" into a picture. Styles are given explicitly
+    # (rich.text.Text), progress descriptions escaped (rich.markup.escape).
+    return Console(stderr=True, width=width, quiet=_QUIET, markup=False, emoji=False)
 
 
 def _show_progress() -> bool:
@@ -59,7 +56,8 @@ def _show_progress() -> bool:
 def _stdout_console() -> Any:
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else _FILE_WIDTH, **_PLAIN)
+    width = None if sys.stdout.isatty() else _FILE_WIDTH
+    return Console(width=width, markup=False, emoji=False)  # text as it is: see above
 
 
 def _refuse_input_as_output(out: str, *inputs: str | None) -> None:
