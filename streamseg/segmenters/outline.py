@@ -9,7 +9,9 @@ The background is a Σ-Δ approximate median (McFarlane & Schofield, "Segmentati
 tracking of piglets in images", MVA 1995; Manzanera & Richefeu, PRL 2007): every time
 the window keeps a frame, each background pixel moves one grey level toward it. It
 ignores whatever passes and absorbs a lasting change of Δ grey levels after Δ kept
-frames. It holds one ``uint8`` image (three channels for colour models).
+frames. It holds one ``uint8`` image (three channels for colour models), and for a grey
+model fed colour frames a colour copy besides, so that :meth:`Outline.background`
+answers in the frames' colours as OpenCV's ``getBackgroundImage`` does.
 
 The test is the mask rule's, at full resolution, on the difference ``d = frame − B``:
 its median (a global shift: a camera's auto-exposure, lights switched on) is taken off
@@ -78,6 +80,21 @@ def _median_u8(image: np.ndarray) -> float:
     return float(np.searchsorted(counts, (image.size + 1) // 2))
 
 
+def _step(bg: np.ndarray | None, plane: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """``bg`` moved one level toward ``plane`` (in place), except at ``keep``; a new one if none."""
+    if bg is None or bg.shape != plane.shape:
+        return plane.copy()
+    up = plane > bg
+    down = plane < bg
+    if keep is not None:
+        moving = ~keep if plane.ndim == 2 else ~keep[..., None]
+        up &= moving
+        down &= moving
+    bg += up.view(np.uint8)  # no wrap: a pixel goes up only below 255, down only above 0
+    bg -= down.view(np.uint8)
+    return bg
+
+
 class Outline:
     """A Σ-Δ background at the frame's size that trims a coarse mask to the frame's changes.
 
@@ -94,6 +111,7 @@ class Outline:
         self.floor = floor
         self.colour = colour
         self._background: np.ndarray | None = None
+        self._colour: np.ndarray | None = None  # grey outline, colour frames: background()
 
     def _plane(self, frame: np.ndarray) -> np.ndarray:
         """A ``uint8`` gray or BGR frame as what is compared: grey, or BGR for colour."""
@@ -109,19 +127,16 @@ class Outline:
             keep: pixels (bool, the frame's ``h×w``) whose background must not move, e.g.
                 an object held out of the window.
         """
-        plane = self._plane(frame)
-        bg = self._background
-        if bg is None or bg.shape != plane.shape:
-            self._background = plane.copy()
-            return
-        up = plane > bg
-        down = plane < bg
-        if keep is not None:
-            moving = ~keep if plane.ndim == 2 else ~keep[..., None]
-            up &= moving
-            down &= moving
-        bg += up.view(np.uint8)  # no wrap: a pixel goes up only below 255, down only above 0
-        bg -= down.view(np.uint8)
+        self._background = _step(self._background, self._plane(frame), keep)
+        if not self.colour and frame.ndim == 3:
+            # Only for background(): the test stays on grey (measured: +0.17 ms per kept
+            # 320×240 frame, the window keeping every 4th frame by default).
+            self._colour = _step(self._colour, frame, keep)
+
+    def background(self) -> np.ndarray | None:
+        """The background (a copy) in the colours of the frames it learned; None before any."""
+        bg = self._colour if self._colour is not None else self._background
+        return None if bg is None else bg.copy()
 
     def changed(self, frame: np.ndarray) -> np.ndarray | None:
         """Where ``frame`` differs from the background (bool, ``h×w``); None before any frame."""

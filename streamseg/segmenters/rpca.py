@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -41,7 +41,7 @@ import numpy as np
 from streamseg.config import check
 from streamseg.errors import TrainerError
 from streamseg.registry import register
-from streamseg.segmenters.base import Segmenter
+from streamseg.segmenters.base import MAX_THREADS, Segmenter
 from streamseg.segmenters.masking import MaskRule, residual_score
 from streamseg.segmenters.preprocess import processing_size, to_processing
 from streamseg.window import FrameWindow
@@ -168,6 +168,7 @@ def pcp(
     max_iter: int = 500,
     rho: float = 1.5,
     warm: tuple[np.ndarray, np.ndarray, float] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> PCPResult:
     """Principal component pursuit by inexact ALM (Lin et al. 2010, Algorithm 5).
 
@@ -179,6 +180,8 @@ def pcp(
         rho: growth of the penalty μ per iteration.
         warm: ``(S, Y, μ)`` of a previous, similar problem (same shape as ``d``):
             the sparse part, the multiplier and the final penalty.
+        should_stop: polled between iterations; the solve ends early (unconverged)
+            when it returns True.
 
     Returns:
         The :class:`PCPResult`.
@@ -188,7 +191,9 @@ def pcp(
         d = d.astype(np.float64)
     if d.shape[0] > d.shape[1]:
         warm_t = None if warm is None else (warm[0].T, warm[1].T, warm[2])
-        return pcp(d.T, lam, tol=tol, max_iter=max_iter, rho=rho, warm=warm_t).transposed()
+        return pcp(
+            d.T, lam, tol=tol, max_iter=max_iter, rho=rho, warm=warm_t, should_stop=should_stop
+        ).transposed()
     m, n = d.shape
     lam = float(1.0 / np.sqrt(max(m, n)) if lam is None else lam)
     norm_fro = float(np.linalg.norm(d))
@@ -210,6 +215,8 @@ def pcp(
     converged = False
     it = 0
     while it < max_iter and not converged:
+        if should_stop is not None and should_stop():
+            break
         it += 1
         low, sigma = svt(d - s + y / mu, 1.0 / mu)
         s = _shrink(d - low + y / mu, lam / mu)
@@ -253,6 +260,7 @@ class RPCA(Segmenter):
                 trainer in a side-by-side run) OpenBLAS's spinning workers fight it for the
                 cores (``streamseg demo``: RPCA at 248 ms/frame with all cores, about 15 with
                 one). The cap is process-wide while RPCA works (see :class:`_BlasBudget`).
+                At most four per core.
             mask: the mask rule shared with DeepLS.
         """
 
@@ -280,7 +288,11 @@ class RPCA(Segmenter):
             check(self.lam_scale > 0, "lam_scale must be > 0")
             check(0 < self.tol < 1, "tol must be in (0, 1)")
             check(self.max_iter >= 1, "max_iter must be >= 1")
-            check(self.blas_threads >= 0, "blas_threads must be >= 0 (0: the library's default)")
+            check(
+                0 <= self.blas_threads <= MAX_THREADS,
+                f"blas_threads must be in 0..{MAX_THREADS}, got {self.blas_threads} "
+                "(0: the library's default; at most four per core this process may use)",
+            )
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:
@@ -376,13 +388,14 @@ class RPCA(Segmenter):
         if self.config.mode == "sync":
             self._solve(self._window.snapshot(), self._window.timestamps(), self._generation)
         elif self._solver is None or not self._solver.is_alive():
-            self._solver = threading.Thread(
-                target=self._solve_guarded,
-                args=(self._window.snapshot(), self._window.timestamps(), self._generation),
+            # On the lifeline: joined at interpreter exit, abandoned (``stop``) on close.
+            self._solver = self._lifeline.start(
+                self._solve_guarded,
+                self._window.snapshot(),
+                self._window.timestamps(),
+                self._generation,
                 name="streamseg-rpca",
-                daemon=True,
             )
-            self._solver.start()
         else:
             return
         self._since_refresh = 0
@@ -420,7 +433,10 @@ class RPCA(Segmenter):
             tol=self.config.tol,
             max_iter=self.config.max_iter,
             warm=warm,
+            should_stop=self._lifeline.stop.is_set,
         )
+        if self._lifeline.stop.is_set():
+            return  # closed meanwhile: an unfinished solve is no basis
         u, sigma, vt = np.linalg.svd(result.low_rank, full_matrices=False)
         rank = int(np.count_nonzero(sigma > 1e-6 * max(sigma[0], 1e-12))) if sigma.size else 0
         rank = max(1, min(rank, self.config.max_rank))
@@ -469,10 +485,6 @@ class RPCA(Segmenter):
             "solve_ms_mean": self.solve_ms_total / self.solves if self.solves else 0.0,
         }
 
-    def close(self) -> None:
-        try:
-            if not self._closed:
-                self._wait_solver()
-                self._raise_pending()  # a solve that failed after the last frame
-        finally:
-            super().close()
+    def _close(self) -> None:
+        self._wait_solver()
+        self._raise_pending()  # a solve that failed after the last frame

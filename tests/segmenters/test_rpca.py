@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import streamseg as ss
 from streamseg.evaluation.metrics import Confusion
+from streamseg.segmenters.base import MAX_THREADS
 from streamseg.segmenters.preprocess import processing_size
 from streamseg.segmenters.rpca import pcp, svt
 from streamseg.sources.synthetic import SyntheticScene
@@ -140,3 +144,27 @@ def test_a_solve_failing_after_the_last_frame_is_not_lost(ending, monkeypatch):
     with pytest.raises(TrainerError, match="no convergence"):
         getattr(seg, ending)()
     seg.close()  # idempotent, and the error was reported once
+
+
+def test_an_async_script_that_never_closes_exits_cleanly():
+    # A window solve is in flight when the script ends: it must not outlive the interpreter.
+    code = """
+import streamseg as ss
+from streamseg.sources.synthetic import SyntheticScene
+
+scene = SyntheticScene(width=320, height=240, frames=40, seed=3)
+seg = ss.create("rpca", mode="async", stride=1, window=8, refresh_every=1)
+for t in range(40):
+    seg.apply(scene.render(t)[0])
+assert seg._solver is not None
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_blas_threads_are_bounded():
+    message = rf"^rpca: blas_threads must be in 0\.\.{MAX_THREADS}, got 1000 "
+    with pytest.raises(ss.ConfigError, match=message):
+        ss.create("rpca", blas_threads=1000)

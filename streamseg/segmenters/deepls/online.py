@@ -98,6 +98,8 @@ class OnlineLearner:
         paste: probability that a frame of each step's batch gets a synthetic object
             (:mod:`~streamseg.segmenters.deepls.augment`: a still scene must not make the
             net blind); 0: the window as it is.
+        spawn: starts the trainer thread, as :meth:`~streamseg.segmenters.base.Lifeline.start`
+            (the segmenter's lifeline: joined at interpreter exit); None: a plain daemon thread.
     """
 
     def __init__(
@@ -116,6 +118,7 @@ class OnlineLearner:
         max_steps_per_s: float = 0.0,
         paste: float = 0.0,
         name: str = "deepls",
+        spawn: Callable[..., threading.Thread] | None = None,
     ) -> None:
         self.trainer = trainer
         self.name = name
@@ -130,6 +133,7 @@ class OnlineLearner:
         self.threads = threads
         self.max_steps_per_s = max_steps_per_s
         self.paste = paste
+        self._spawn = spawn
         self.stats = OnlineStats(
             steps=trainer.steps, started=time.monotonic(), steps_at_start=trainer.steps
         )
@@ -160,8 +164,13 @@ class OnlineLearner:
                     self.check()
             return
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="streamseg-trainer", daemon=True)
-            self._thread.start()
+            if self._spawn is not None:
+                self._thread = self._spawn(self._run, name="streamseg-trainer")
+            else:
+                self._thread = threading.Thread(
+                    target=self._run, name="streamseg-trainer", daemon=True
+                )
+                self._thread.start()
         self._wake.set()
 
     def check(self, unreported_only: bool = False) -> None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -48,9 +49,9 @@ import cv2
 import numpy as np
 
 from streamseg.config import check
-from streamseg.errors import ConfigError
+from streamseg.errors import ClosedError, ConfigError
 from streamseg.registry import register
-from streamseg.segmenters.base import Segmenter
+from streamseg.segmenters.base import MAX_THREADS, Lifeline, Segmenter
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
 from streamseg.segmenters.deepls.context import net_input
 from streamseg.segmenters.masking import MaskRule, residual_score
@@ -93,9 +94,261 @@ def _check_stack(min_frames: int, net: ModelConfig) -> None:
     )
 
 
+class _Loaded(NamedTuple):
+    """What a start-up built: the segmenter installs it on the caller's thread."""
+
+    net: ModelConfig
+    size: tuple[int, int]  # the processing size
+    engine: tuple[str, Any]  # ("onnx", OnnxRunner) or ("torch", the eager model)
+    context: np.ndarray | None  # a frozen model's fixed window context
+    window: FrameWindow | None
+    learner: Any  # the OnlineLearner (not started yet), None for a frozen model
+
+
+class _Abandoned(Exception):
+    """The segmenter was closed while it started: the start-up stops where it is."""
+
+
+def _window_for(config: Any) -> FrameWindow:
+    return FrameWindow(config.window, config.stride, config.interval)
+
+
+class _StartUp:
+    """One load of a model on a thread of its own: torch's import, export, ONNX Runtime's session.
+
+    The first frame (or ``open``) waits for it; a ``close()`` from another thread, the
+    segmenter's collection or the interpreter's exit abandon it instead (:meth:`abandon`,
+    or the lifeline's ``stop``), and the waiting call ends at once. It refers to the
+    configuration, never to the segmenter, checks between its stages and ends alone,
+    dropping what it built: the learner's thread starts only with the first frame, so an
+    abandoned start-up leaves nothing running.
+
+    Args:
+        config: the segmenter's ``Config``.
+        family: ``unet`` or ``slnet``.
+        name: the method's name (messages).
+        size: the frames' ``(h, w)`` (None: not known, frozen models only).
+        lifeline: the segmenter's (its ``stop``; it starts the trainer's thread).
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        family: str,
+        name: str,
+        size: tuple[int, int] | None,
+        lifeline: Lifeline,
+    ) -> None:
+        self.config = config
+        self.family = family
+        self.name = name
+        self.size = size
+        self._lifeline = lifeline
+        self._stop = lifeline.stop
+        self._abandoned = False
+        self.done = threading.Event()
+        self.result: _Loaded | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def abandoned(self) -> bool:
+        return self._abandoned or self._stop.is_set()
+
+    def abandon(self) -> None:
+        """Give up: the waiting call wakes now, the thread stops at its next stage."""
+        self._abandoned = True
+        self.done.set()
+
+    def run(self) -> None:
+        try:
+            self.result = self._load()
+        except _Abandoned:
+            log.debug("%s: start-up abandoned", self.name)
+        except BaseException as err:  # raised again on the waiting caller's thread
+            self.error = err
+        finally:
+            self.done.set()
+
+    def _stage(self) -> None:
+        if self.abandoned:
+            raise _Abandoned
+
+    def _load(self) -> _Loaded:
+        from pathlib import Path
+
+        c = self.config
+        if c.weights is None:
+            loaded = self._start_online()
+        else:
+            path = Path(c.weights)
+            if path.suffix.lower() == ".onnx":
+                loaded = self._load_onnx(path)
+            else:
+                loaded = self._load_checkpoint(path)
+        if loaded.net.family != self.family:
+            raise ConfigError(
+                f"{c.weights or c.start}: a {loaded.net.family} model; use the "
+                f"{'slnet' if loaded.net.family == 'slnet' else 'deepls'} method"
+            )
+        if loaded.window is None and loaded.net.context_channels:
+            # A frozen model that sees the window context still needs the window.
+            loaded = loaded._replace(window=_window_for(c))
+        self._stage()
+        return loaded
+
+    def _make_runner(self) -> Any:
+        from streamseg.segmenters.deepls.onnx import OnnxRunner
+
+        c = self.config
+        return OnnxRunner(c.ort_threads, c.providers or None, c.half, c.io_binding)
+
+    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, Any]:
+        """``(ModelConfig, torch model with the weights, the Checkpoint)`` of a ``.pt``."""
+        from streamseg.segmenters.deepls.checkpoint import load_checkpoint
+        from streamseg.segmenters.deepls.model import model_from_checkpoint
+
+        ckpt = load_checkpoint(path)
+        self._stage()  # torch is imported: seconds
+        net, model = model_from_checkpoint(ckpt, str(path))
+        return net, model, ckpt
+
+    # -- frozen models ----------------------------------------------------------------------
+
+    def _load_onnx(self, path: Any) -> _Loaded:
+        from streamseg.errors import ModelError
+        from streamseg.segmenters.deepls.onnx import read_metadata
+
+        if self.config.backend != "onnx":
+            raise ConfigError(f"{path}: an ONNX model runs with backend=onnx only")
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ModelError(f"{path}: no such model file") from None
+        meta = read_metadata(data, str(path))
+        try:
+            net = ModelConfig(**meta["model"])
+            size = (int(meta["size"][0]), int(meta["size"][1]))
+        except (KeyError, TypeError, ValueError, ConfigError) as err:
+            raise ModelError(f"{path}: incomplete streamseg metadata ({err})") from None
+        context = None
+        if meta.get("context") is not None:
+            context = np.asarray(meta["context"], np.float32)
+        if meta.get("quantized") and self.config.half:
+            # float16 conversion would also turn the quantization scales to float16,
+            # which ONNX Runtime rejects: int8 is already the cheaper representation.
+            raise ConfigError(f"{path}: an int8 model; half=true applies to float32 models only")
+        runner = self._make_runner()
+        runner.load(data, 0, str(path))
+        return _Loaded(net, size, ("onnx", runner), context, None, None)
+
+    def _load_checkpoint(self, path: Any) -> _Loaded:
+        from streamseg.segmenters.deepls.onnx import export_bytes
+
+        net, model, ckpt = self._read_checkpoint(path)
+        # Two-pass training stored the clip's median/MAD (None otherwise): segment against it.
+        if self.config.backend == "torch":
+            return _Loaded(net, ckpt.size, ("torch", model), ckpt.context, None, None)
+        self._stage()
+        runner = self._make_runner()
+        data = export_bytes(model, net, ckpt.size, self.config.mask, dynamic=False)
+        self._stage()
+        runner.load(data, 0, str(path))
+        return _Loaded(net, ckpt.size, ("onnx", runner), ckpt.context, None, None)
+
+    # -- online learning --------------------------------------------------------------------
+
+    def _start_online(self) -> _Loaded:
+        from streamseg.segmenters.deepls.online import OnlineLearner
+        from streamseg.segmenters.deepls.onnx import OnnxTemplate
+        from streamseg.segmenters.deepls.train import Trainer
+        from streamseg.segmenters.preprocess import processing_size
+
+        c = self.config
+        assert self.size is not None  # open() asks for it, a frame has one
+        if c.backend != "onnx":
+            raise ConfigError("online learning segments with ONNX Runtime: use backend=onnx")
+        start = c.start
+        state = None
+        net = c.net
+        if start == "builtin":
+            from streamseg.models import builtin_checkpoint
+
+            # SLNet ships a grey start only: a colour SLNet gets the warning below.
+            colour = c.net.colour and self.family == "unet"
+            start = str(builtin_checkpoint(self.family, colour))
+            builtin_net = self._read_checkpoint(start)[0]
+            if builtin_net != c.net:
+                log.warning(
+                    "%s: the built-in starting model is %s, not the configured %s; "
+                    "starting from random weights",
+                    self.name,
+                    builtin_net,
+                    c.net,
+                )
+                start = "random"
+        resumed: dict[str, Any] = {}
+        if start != "random":
+            net, model, ckpt = self._read_checkpoint(start)
+            state = model.state_dict()
+            if c.start != "builtin" and "optimizer" in ckpt.meta:
+                # A checkpoint of an online run (--resume): go on with its optimiser
+                # state, step count and model version rather than starting them over.
+                resumed = ckpt.meta
+        _check_stack(c.min_frames, net)  # a checkpoint's own net may have a longer stack
+        size = processing_size(self.size[0], self.size[1], c.area)
+        self._stage()
+        trainer = Trainer(
+            net, c.train, state, resumed.get("optimizer"), int(resumed.get("steps", 0)), seed=c.seed
+        )
+        self._stage()
+        runner = self._make_runner()
+        template = OnnxTemplate(trainer.model, net, size, c.mask)
+        self._stage()
+
+        def publish(version: int) -> None:
+            data = template.fill(trainer.eval_model(), {"version": version})
+            runner.swap(runner.build(data, f"online model v{version}"), version)
+
+        window = _window_for(c)
+        learner = OnlineLearner(
+            trainer,
+            window,
+            publish,
+            mode=c.mode,
+            min_frames=c.min_frames,
+            steps_per_round=c.steps_per_round,
+            train_every=c.train_every,
+            publish_every=c.publish_every,
+            publish_seconds=c.publish_seconds,
+            threads=c.trainer_threads,
+            max_steps_per_s=c.max_steps_per_s,
+            paste=c.paste,
+            name=self.name,
+            spawn=self._lifeline.start,
+        )
+        if state is not None:
+            # The starting model segments from the first frame (version 0, or the resumed one).
+            version = int(resumed.get("version", 0))
+            learner.stats.version = version
+            runner.load(template.fill(trainer.eval_model(), {"version": version}), version, start)
+        return _Loaded(net, size, ("onnx", runner), None, window, learner)
+
+
 @register("deepls")
 class DeepLS(Segmenter):
-    """DeepLS: a U-Net trained online by the low-rank + sparse loss segments each frame."""
+    """DeepLS: a U-Net trained online by the low-rank + sparse loss segments each frame.
+
+    What happens when: the constructor loads nothing (not even torch). :meth:`open`
+    (``open(width=W, height=H)``; a frozen model needs no size), or else the first frame,
+    loads the model on a start-up thread and waits for it: torch's import, the starting
+    checkpoint, the export and the ONNX Runtime session, 3–7 s on a CPU. The starting
+    model segments from then on (``start=random``: from its first swap); training starts
+    once the window holds ``min_frames`` frames (``async``: on its own thread, ``sync``:
+    inline). :meth:`close` stops the trainer and drops the model; from another thread
+    during the start-up it abandons the start-up at once (the waiting call raises
+    :class:`~streamseg.errors.ClosedError`). A segmenter never closed is released when
+    collected or at interpreter exit (without writing ``save``).
+    """
 
     family: ClassVar[str] = "unet"
     continuous_score: ClassVar[bool] = True
@@ -109,7 +362,8 @@ class DeepLS(Segmenter):
                 ``.onnx`` (``streamseg export``); ``None``: learn online.
             start: where online learning starts: ``builtin`` (the model shipped in the
                 package), ``random``, or a ``.pt`` checkpoint (``--resume``).
-            save: write the online model's checkpoint here when closing (atomic).
+            save: write the online model's checkpoint here when closing (atomic; by
+                ``close()`` or the end of a ``with`` block, not by the garbage collector).
             mode: ``async`` trains on a background thread (live default); ``sync``
                 trains inline every ``train_every`` frames, seeded (reproducible).
             window: frames in the sliding window (the batch of each step).
@@ -151,12 +405,14 @@ class DeepLS(Segmenter):
                 still. A property of the camera's frames, unlike ``mask.floor``, which
                 thresholds the net's |S|.
             trainer_threads: torch threads of the online trainer (0: torch's default);
-                ``streamseg train`` uses every core unless this is set.
+                ``streamseg train`` uses every core unless this is set. At most four per
+                core, as every thread count here.
             max_steps_per_s: async mode: cap on training steps per second (0: no cap); a
                 cap lets many cameras share a machine.
             backend: ``onnx`` (ONNX Runtime) or ``torch`` (eager, frozen models only,
                 for comparison).
-            ort_threads: ONNX Runtime's intra-op threads for the per-frame model.
+            ort_threads: ONNX Runtime's intra-op threads for the per-frame model (0: its
+                default).
             providers: ONNX Runtime execution providers in order of preference (empty:
                 TensorRT → CUDA → CPU, whichever is installed).
             half: float16 inference on GPU providers.
@@ -203,8 +459,13 @@ class DeepLS(Segmenter):
 
         def __post_init__(self) -> None:
             check(self.area >= 64, f"area must be >= 64 pixels, got {self.area}")
-            check(self.ort_threads >= 0, "ort_threads must be >= 0")
-            check(self.trainer_threads >= 0, "trainer_threads must be >= 0")
+            for threads in ("ort_threads", "trainer_threads"):
+                value = getattr(self, threads)
+                check(
+                    0 <= value <= MAX_THREADS,
+                    f"{threads} must be in 0..{MAX_THREADS}, got {value} (0: the library's "
+                    "default; at most four per core this process may use)",
+                )
             check(self.max_steps_per_s >= 0, "max_steps_per_s must be >= 0")
             check(self.window >= 2, f"window must be >= 2, got {self.window}")
             check(self.stride >= 1, "stride must be >= 1")
@@ -229,9 +490,9 @@ class DeepLS(Segmenter):
         self._size: tuple[int, int] | None = None
         self._history: deque[np.ndarray] = deque(maxlen=1)
         self._seen = 0  # frames through an SLNet stack, for its stride
-        # The last frame at processing size, its S and the frame's (h, w): background().
-        # Not the frame itself: a host application may reuse its capture buffer.
-        self._last: tuple[np.ndarray, np.ndarray, tuple[int, int]] | None = None
+        # The last frame at processing size, its S and the frame's shape: background()'s
+        # fallback. Not the frame itself: a host application may reuse its capture buffer.
+        self._last: tuple[np.ndarray, np.ndarray, tuple[int, ...]] | None = None
         self._learner: Any = None
         self._window: FrameWindow | None = None
         self._age: np.ndarray | None = None
@@ -240,168 +501,66 @@ class DeepLS(Segmenter):
         self._fixed_ctx: np.ndarray | None = None
         self._outline: Outline | None = None
         self._closed_stats: dict[str, Any] | None = None
+        self._startup: _StartUp | None = None
+        # The frame size (h, w) an online model was sized for (a frozen one: None).
+        self._loaded_for: tuple[int, int] | None = None
 
     @property
     def online(self) -> bool:
         """``True`` when the model learns from the stream (no frozen ``weights``)."""
         return self.config.weights is None
 
-    # -- frozen models ----------------------------------------------------------------------
+    # -- loading ------------------------------------------------------------------------------
 
-    def _load(self, image: np.ndarray) -> None:
-        from pathlib import Path
-
-        if self.online:
-            self._start_online(image)
-        else:
-            path = Path(self.config.weights)
-            if path.suffix.lower() == ".onnx":
-                self._load_onnx(path)
-            else:
-                self._load_checkpoint(path)
-        assert self._net is not None
-        if self._net.family != self.family:
+    def _open(self, size: tuple[int, int] | None) -> None:
+        if size is None and self.online:
             raise ConfigError(
-                f"{self.config.weights or self.config.start}: a "
-                f"{self._net.family} model; use the "
-                f"{'slnet' if self._net.family == 'slnet' else 'deepls'} method"
+                f"{self.name}: an online model is sized for its frames; "
+                "give their size: open(width=W, height=H)"
             )
-        self._history = deque(maxlen=max(1, self._net.stack - 1))
+        if self._engine is None or (self.online and size != self._loaded_for):
+            if self._engine is not None:
+                self.reset()
+            self._start(size)
+
+    def _start(self, size: tuple[int, int] | None) -> None:
+        """Load the model on a start-up thread and wait for it (``size``: the frames' ``(h, w)``).
+
+        The wait, not the start-up, belongs to the caller: a ``close()`` from another
+        thread ends it at once (:class:`~streamseg.errors.ClosedError`) and leaves the
+        start-up to stop at its next stage and drop what it built.
+        """
+        startup = self._startup
+        if startup is None or startup.size != size:
+            self._drop_startup()
+            startup = _StartUp(self.config, self.family, self.name, size, self._lifeline)
+            self._startup = startup
+            self._lifeline.hold(startup.abandon)
+            self._lifeline.start(startup.run, name="streamseg-start")
+        startup.done.wait()  # a KeyboardInterrupt leaves it running for the next call
+        self._drop_startup(abandon=False)
+        if startup.error is not None and not startup.abandoned:
+            raise startup.error
+        loaded = startup.result
+        if startup.abandoned or loaded is None:
+            raise ClosedError(f"{self.name}: closed while starting (the model was still loading)")
+        self._net, self._size, self._engine = loaded.net, loaded.size, loaded.engine
+        self._fixed_ctx = loaded.context
+        if loaded.learner is not None:
+            self._learner = loaded.learner
+            self._lifeline.hold(loaded.learner.close)
+        if self.online or self._window is None:
+            self._window = loaded.window
+        self._history = deque(maxlen=max(1, loaded.net.stack - 1))
         self._seen = 0
-        if self._window is None and self._net.context_channels:
-            # A frozen model that sees the window context still needs the window.
-            self._window = self._new_window()
+        self._loaded_for = size if self.online else None
 
-    def _load_onnx(self, path: Any) -> None:
-        from streamseg.errors import ModelError
-        from streamseg.segmenters.deepls.onnx import read_metadata
-
-        if self.config.backend != "onnx":
-            raise ConfigError(f"{path}: an ONNX model runs with backend=onnx only")
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelError(f"{path}: no such model file") from None
-        meta = read_metadata(data, str(path))
-        try:
-            self._net = ModelConfig(**meta["model"])
-            size = meta["size"]
-            self._size = (int(size[0]), int(size[1]))
-        except (KeyError, TypeError, ValueError, ConfigError) as err:
-            raise ModelError(f"{path}: incomplete streamseg metadata ({err})") from None
-        if meta.get("context") is not None:
-            self._fixed_ctx = np.asarray(meta["context"], np.float32)
-        if meta.get("quantized") and self.config.half:
-            # float16 conversion would also turn the quantization scales to float16,
-            # which ONNX Runtime rejects: int8 is already the cheaper representation.
-            raise ConfigError(f"{path}: an int8 model; half=true applies to float32 models only")
-        runner = self._make_runner()
-        runner.load(data, 0, str(path))
-        self._engine = ("onnx", runner)
-
-    def _make_runner(self) -> Any:
-        from streamseg.segmenters.deepls.onnx import OnnxRunner
-
-        c = self.config
-        return OnnxRunner(c.ort_threads, c.providers or None, c.half, c.io_binding)
-
-    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, Any]:
-        """``(ModelConfig, torch model with the weights, the Checkpoint)`` of a ``.pt``."""
-        from streamseg.segmenters.deepls.checkpoint import load_checkpoint
-        from streamseg.segmenters.deepls.model import model_from_checkpoint
-
-        ckpt = load_checkpoint(path)
-        net, model = model_from_checkpoint(ckpt, str(path))
-        return net, model, ckpt
-
-    def _load_checkpoint(self, path: Any) -> None:
-        from streamseg.segmenters.deepls.onnx import export_bytes
-
-        net, model, ckpt = self._read_checkpoint(path)
-        self._net, self._size = net, ckpt.size
-        # Two-pass training stored the clip's median/MAD (None otherwise): segment against it.
-        self._fixed_ctx = ckpt.context
-        if self.config.backend == "torch":
-            self._engine = ("torch", model)
-            return
-        runner = self._make_runner()
-        data = export_bytes(model, net, ckpt.size, self.config.mask, dynamic=False)
-        runner.load(data, 0, str(path))
-        self._engine = ("onnx", runner)
-
-    # -- online learning --------------------------------------------------------------------
-
-    def _start_online(self, image: np.ndarray) -> None:
-        from streamseg.segmenters.deepls.online import OnlineLearner
-        from streamseg.segmenters.deepls.onnx import OnnxTemplate
-        from streamseg.segmenters.deepls.train import Trainer
-        from streamseg.segmenters.preprocess import processing_size
-
-        c = self.config
-        if c.backend != "onnx":
-            raise ConfigError("online learning segments with ONNX Runtime: use backend=onnx")
-        start = c.start
-        state = None
-        net = c.net
-        if start == "builtin":
-            from streamseg.models import builtin_checkpoint
-
-            # SLNet ships a grey start only: a colour SLNet gets the warning below.
-            colour = c.net.colour and self.family == "unet"
-            start = str(builtin_checkpoint(self.family, colour))
-            builtin_net = self._read_checkpoint(start)[0]
-            if builtin_net != c.net:
-                log.warning(
-                    "%s: the built-in starting model is %s, not the configured %s; "
-                    "starting from random weights",
-                    self.name,
-                    builtin_net,
-                    c.net,
-                )
-                start = "random"
-        resumed: dict[str, Any] = {}
-        if start != "random":
-            net, model, ckpt = self._read_checkpoint(start)
-            state = model.state_dict()
-            if c.start != "builtin" and "optimizer" in ckpt.meta:
-                # A checkpoint of an online run (--resume): go on with its optimiser
-                # state, step count and model version rather than starting them over.
-                resumed = ckpt.meta
-        _check_stack(c.min_frames, net)  # a checkpoint's own net may have a longer stack
-        self._net = net
-        self._size = processing_size(image.shape[0], image.shape[1], c.area)
-        trainer = Trainer(
-            net, c.train, state, resumed.get("optimizer"), int(resumed.get("steps", 0)), seed=c.seed
-        )
-        runner = self._make_runner()
-        template = OnnxTemplate(trainer.model, net, self._size, c.mask)
-
-        def publish(version: int) -> None:
-            data = template.fill(trainer.eval_model(), {"version": version})
-            runner.swap(runner.build(data, f"online model v{version}"), version)
-
-        self._window = self._new_window()
-        self._learner = OnlineLearner(
-            trainer,
-            self._window,
-            publish,
-            mode=c.mode,
-            min_frames=c.min_frames,
-            steps_per_round=c.steps_per_round,
-            train_every=c.train_every,
-            publish_every=c.publish_every,
-            publish_seconds=c.publish_seconds,
-            threads=c.trainer_threads,
-            max_steps_per_s=c.max_steps_per_s,
-            paste=c.paste,
-            name=self.name,
-        )
-        if state is not None:
-            # The starting model segments from the first frame (version 0, or the resumed one).
-            version = int(resumed.get("version", 0))
-            self._learner.stats.version = version
-            runner.load(template.fill(trainer.eval_model(), {"version": version}), version, start)
-        self._engine = ("onnx", runner)
+    def _drop_startup(self, abandon: bool = True) -> None:
+        startup, self._startup = self._startup, None
+        if startup is not None:
+            self._lifeline.let_go(startup.abandon)
+            if abandon:
+                startup.abandon()
 
     def _learn_from(self, seg: _Segmented) -> None:
         """Push the frame (with the ghost and hold policies applied) and let the learner train."""
@@ -429,9 +588,6 @@ class DeepLS(Segmenter):
             outline.update(seg.frame, held_full)  # one grey level per frame the window keeps
         if self._learner is not None:
             self._learner.after_frame()
-
-    def _new_window(self) -> FrameWindow:
-        return FrameWindow(self.config.window, self.config.stride, self.config.interval)
 
     # -- inference --------------------------------------------------------------------------
 
@@ -517,8 +673,17 @@ class DeepLS(Segmenter):
         return self._ctx[1]
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:
+        size = (image.shape[0], image.shape[1])
+        if self._engine is not None and self.online and self._loaded_for != size:
+            log.info(
+                "%s: opened for %dx%d frames, got %dx%d; loading again for them",
+                self.name,
+                *(self._loaded_for or size)[::-1],
+                *size[::-1],
+            )
+            self.reset()
         if self._engine is None:
-            self._load(image)
+            self._start(size)
         assert self._net is not None and self._size is not None
         if self._learner is not None:
             self._learner.check()
@@ -555,7 +720,7 @@ class DeepLS(Segmenter):
         if residual is None:
             return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, image)
         score = residual_score(residual)
-        self._last = (x, residual, image.shape[:2])
+        self._last = (x, residual, image.shape)
         mask = self.config.mask(score, image.shape[:2])
         small = None
         # The processing-size mask serves the ghost and hold policies: skip it when both are off.
@@ -613,14 +778,27 @@ class DeepLS(Segmenter):
         return self._engine is not None and (self._engine[0] != "onnx" or self._engine[1].ready)
 
     def background(self) -> np.ndarray | None:
-        """``L = d − S`` of the last segmented frame, at the frame's size (``uint8``)."""
-        import cv2
+        """The background at the frames' size and in their colours (``uint8``), as OpenCV's
+        ``getBackgroundImage``; ``None`` before a frame was segmented.
 
-        if self._last is None or self._size is None:
+        It is the outline's full-resolution Σ-Δ background (a colour copy of it for
+        colour frames), which converges to the scene's per-pixel median; with the
+        outline off (or before it has a frame), the net's ``L = d − S`` of the last
+        frame, upsampled from the processing size.
+        """
+        last, outline = self._last, self._outline
+        if last is None:
             return None
-        x, residual, (h, w) = self._last
-        low = np.clip((x - residual) * 255.0, 0, 255).astype(np.uint8)
-        return cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR)
+        x, residual, shape = last
+        background = outline.background() if outline is not None else None
+        if background is None:
+            low = np.clip((x - residual) * 255.0, 0, 255).astype(np.uint8)
+            background = cv2.resize(low, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+        if background.ndim == 3 and len(shape) == 2:
+            return cv2.cvtColor(background, cv2.COLOR_BGR2GRAY)
+        if background.ndim == 2 and len(shape) == 3:
+            return cv2.cvtColor(background, cv2.COLOR_GRAY2BGR)
+        return background
 
     def stats(self) -> dict[str, Any]:
         # Each attribute read once: serve asks for stats from another thread, which may
@@ -659,6 +837,7 @@ class DeepLS(Segmenter):
             self._forget()
 
     def _forget(self) -> None:
+        self._drop_startup()
         self._history.clear()
         self._seen = 0
         self._last = None
@@ -676,6 +855,7 @@ class DeepLS(Segmenter):
     def _close_learner(self) -> None:
         if self._learner is not None:
             self._learner.close()
+            self._lifeline.let_go(self._learner.close)
             try:
                 if self.config.save:
                     self.save(self.config.save)  # the last good weights, even if it failed
@@ -683,9 +863,7 @@ class DeepLS(Segmenter):
                 # A failure after the last frame's check must not end the run as a success.
                 self._learner.check(unreported_only=True)
 
-    def close(self) -> None:
-        if self._closed:
-            return
+    def _close(self) -> None:
         try:
             self._close_learner()
         finally:
@@ -694,7 +872,6 @@ class DeepLS(Segmenter):
             self._closed_stats = self.stats()
             self._forget()
             self._engine = self._learner = self._window = None
-            super().close()
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:

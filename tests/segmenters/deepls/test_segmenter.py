@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import cv2
@@ -8,6 +11,7 @@ import pytest
 
 import streamseg as ss
 from streamseg.errors import ConfigError, ModelError
+from streamseg.segmenters.base import MAX_THREADS
 from streamseg.segmenters.deepls.testing import tiny_checkpoint
 from streamseg.sources.synthetic import SyntheticScene
 
@@ -30,13 +34,13 @@ def test_onnx_and_torch_backends_agree():
     assert same / total >= 0.999
 
 
-def test_background_is_frame_minus_sparse():
+def test_background_comes_with_the_first_frames():
     scene = SyntheticScene(width=64, height=48, frames=3, seed=1)
     with ss.create("deepls", weights=str(tiny_checkpoint("unet"))) as seg:
         assert seg.background() is None
         seg.apply(scene.render(0)[0])  # the first frame only fills the window context
         seg.apply(scene.render(1)[0])
-        assert seg.background().shape == (48, 64)
+        assert seg.background().shape == (48, 64, 3)
 
 
 def test_a_model_of_the_other_family_is_refused():
@@ -308,8 +312,10 @@ def test_a_trainer_failure_after_the_last_frame_fails_close(monkeypatch):
     seg = ss.create("deepls", **{**ONLINE, "mode": "async"})
     for t in range(10):
         seg.apply(scene.render(t)[0])
-    armed = True  # the trainer goes on stepping on the window after the last frame
     deadline = time.monotonic() + 30
+    while seg.stats()["train_steps"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # a step that succeeded first: the statistics must keep it
+    armed = True  # the trainer goes on stepping on the window after the last frame
     while seg._learner._error is None and time.monotonic() < deadline:
         time.sleep(0.01)
     with pytest.raises(TrainerError, match="disk on fire"):
@@ -455,3 +461,175 @@ def test_a_still_empty_scene_does_not_make_the_net_blind(paste, found):
         assert seg.stats()["model_version"] >= 1  # fine-tuned on the still scene
         mask = seg.apply(noisy(intruder), learning_rate=0)
     assert ((mask[50:90, 60:100] > 0).mean() > 0.5) == found
+
+
+# -- the segmenter's lifecycle: start-up, threads, exit -------------------------------------
+
+NEVER_CLOSED = """
+import time
+import streamseg as ss
+from streamseg.sources.synthetic import SyntheticScene
+
+scene = SyntheticScene(width=160, height=120, frames=50, seed=3)
+seg = ss.create("deepls"{params})  # the defaults: online, trained on a background thread
+deadline = time.monotonic() + 240
+t = 0
+while seg.stats().get("train_steps", 0) < 2 and time.monotonic() < deadline:
+    seg.apply(scene.render(t % 50)[0])  # the trainer is busy when the script ends
+    t += 1
+assert seg.stats()["train_steps"] >= 2, seg.stats()
+{ending}
+"""
+
+COLLECTED = """
+import gc, threading
+trainer = next(t for t in threading.enumerate() if t.name == "streamseg-trainer")
+del seg
+gc.collect()
+trainer.join(60)
+assert not trainer.is_alive(), "the trainer outlived its segmenter"
+"""
+
+
+def run_script(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "ending"),
+    [("", ""), ("", COLLECTED), (f", trainer_threads={MAX_THREADS}", "")],
+    ids=["exit", "collected", "most-threads"],
+)
+def test_a_script_that_never_closes_exits_cleanly(params, ending):
+    # OpenCV's users never call close(): whatever the segmenter started must end with it.
+    done = run_script(NEVER_CLOSED.format(params=params, ending=ending))
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("trainer_threads", 1000), ("ort_threads", MAX_THREADS + 1), ("trainer_threads", -1)],
+)
+def test_thread_counts_are_bounded(field, value):
+    message = rf"^deepls: {field} must be in 0\.\.{MAX_THREADS}, got {value} "
+    with pytest.raises(ConfigError, match=message):
+        ss.create("deepls", **{field: value})
+
+
+def _stall_export(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """The export of the start-up waits for ``go``; ``inside`` says it got there."""
+    from streamseg.segmenters.deepls import onnx
+
+    inside, go = threading.Event(), threading.Event()
+    real = onnx.OnnxTemplate.__init__
+
+    def stalled(self, *args, **kwargs):
+        inside.set()
+        assert go.wait(120)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(onnx.OnnxTemplate, "__init__", stalled)
+    return inside, go
+
+
+def test_close_during_the_start_up_does_not_wait_for_it(monkeypatch):
+    from streamseg.errors import ClosedError
+
+    inside, go = _stall_export(monkeypatch)
+    seg = ss.create("deepls", **{**ONLINE, "mode": "async"})
+    outcome: list[BaseException] = []
+
+    def first_frame() -> None:
+        try:
+            seg.apply(np.zeros((48, 64, 3), np.uint8))
+        except BaseException as err:
+            outcome.append(err)
+
+    caller = threading.Thread(target=first_frame)
+    caller.start()
+    try:
+        assert inside.wait(120)
+        seg.close()
+        # The frame's call gave up while the export is still held: neither close() nor
+        # the call waited for the start-up.
+        caller.join(60)
+        assert not caller.is_alive() and not go.is_set()
+        assert len(outcome) == 1 and isinstance(outcome[0], ClosedError)
+        assert "closed while starting" in str(outcome[0])
+    finally:
+        go.set()
+        caller.join(60)
+    # The abandoned start-up ends alone and starts no trainer.
+    for thread in threading.enumerate():
+        if thread.name == "streamseg-start":
+            thread.join(120)
+            assert not thread.is_alive()
+    assert not any(t.name == "streamseg-trainer" for t in threading.enumerate())
+
+
+def test_open_loads_before_the_first_frame(monkeypatch):
+    from streamseg.segmenters.deepls import onnx
+
+    exports = []
+    real = onnx.OnnxTemplate.__init__
+
+    def counted(self, *args, **kwargs):
+        exports.append(args[2])  # the processing size
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(onnx.OnnxTemplate, "__init__", counted)
+    scene = SyntheticScene(width=64, height=48, frames=4, seed=3)
+    with ss.create("deepls", **ONLINE) as seg:
+        assert seg.open(width=64, height=48) is seg
+        assert len(exports) == 1
+        seg.apply(scene.render(0)[0])
+        assert len(exports) == 1  # the first frame found everything loaded
+    with ss.create("deepls", **ONLINE) as seg:
+        seg.open(width=48, height=64)
+        seg.apply(scene.render(0)[0])  # not the size it was opened for: loaded again for it
+        assert len(exports) == 3 and exports[1] != exports[2]
+    with ss.create("deepls", weights=str(tiny_checkpoint("unet"))) as seg:
+        assert not seg.ready
+        seg.open()  # a frozen model needs no frame size
+        assert seg.ready
+    with (
+        ss.create("deepls", **ONLINE) as seg,
+        pytest.raises(ConfigError, match=r"open\(width=W, height=H\)"),
+    ):
+        seg.open()
+
+
+def _static_scene(colour: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A textured still background and frames of it with noise and a box crossing it."""
+    rng = np.random.default_rng(5)
+    small = rng.uniform(40, 210, (12, 16, 3)).astype(np.float32)
+    background = cv2.resize(small, (160, 120), interpolation=cv2.INTER_CUBIC)
+    if not colour:
+        background = background.mean(axis=2)
+    background = np.clip(background, 0, 255).astype(np.uint8)
+    frames = []
+    for t in range(40):
+        frame = background.astype(np.float32) + rng.normal(0, 2, background.shape)
+        if t > 0:  # the box enters after the first frame
+            x = 4 * t
+            frame[40:70, x : x + 24] = 20
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+    return background, frames
+
+
+@pytest.mark.parametrize("colour", [True, False], ids=["colour", "grey"])
+@pytest.mark.parametrize("outline", [3.0, 0.0], ids=["outline", "no-outline"])
+def test_background_has_the_frames_size_and_colours(colour, outline):
+    background, frames = _static_scene(colour)
+    with ss.create("deepls", **{**ONLINE, "outline": outline}) as seg:
+        for frame in frames:
+            seg.apply(frame)
+        bg = seg.background()
+    assert bg is not None and bg.shape == background.shape and bg.dtype == np.uint8
+    error = np.abs(bg.astype(int) - background).mean()
+    if outline:  # the full-resolution background: the scene itself
+        assert error < 3
+    else:  # the net's L at the processing size, upsampled: close, not sharp
+        assert error < 40
