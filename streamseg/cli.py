@@ -1166,7 +1166,7 @@ def list_cmd(method: str | None) -> int:
     """
     from rich.table import Table
 
-    from streamseg.config import config_fields
+    from streamseg.params import config_fields
     from streamseg.registry import available, method_class
 
     if method is not None:
@@ -1210,7 +1210,7 @@ def _describe_method(name: str) -> int:
     """``streamseg list METHOD``: a table of the method's parameters."""
     from rich.table import Table
 
-    from streamseg.config import describe_config
+    from streamseg.params import describe_config
     from streamseg.registry import method_class
 
     cls = method_class(name)

@@ -19,15 +19,15 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from streamseg.config import at_path, build, config_fields
 from streamseg.errors import ConfigError
+from streamseg.params import at_path, build, config_fields, parse_override, set_parameter
 
 if TYPE_CHECKING:
     # Not at run time: importing streamseg.segmenters registers the built-in methods,
     # which import this module (importing the registry first was a circular import).
     from typing_extensions import Unpack
 
-    from streamseg._params import DeepLSParams, KNNParams, MOG2Params, RPCAParams
+    from streamseg._keywords import DeepLSParams, KNNParams, MOG2Params, RPCAParams
     from streamseg.segmenters.base import Segmenter
     from streamseg.segmenters.deepls.segmenter import DeepLS, SLNetSegmenter
     from streamseg.segmenters.knn import KNN
@@ -45,7 +45,6 @@ __all__ = [
     "method_config",
     "method_key",
     "method_overrides",
-    "set_parameter",
 ]
 
 S = TypeVar("S", bound="type[Segmenter]")
@@ -192,17 +191,6 @@ def method_key(
     )
 
 
-def set_parameter(params: dict[str, Any], keys: Sequence[str], value: Any, item: str) -> None:
-    """Set ``params[k0][k1]...`` to ``value``, making the groups on the way."""
-    node = params
-    for key in keys[:-1]:
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set {item}: {key} is a value, not a group")
-        node = child
-    node[keys[-1]] = value
-
-
 def method_overrides(
     overrides: Sequence[str],
     names: Sequence[str],
@@ -228,8 +216,6 @@ def method_overrides(
         {'deepls': {'paste': 0}}
     """
     import copy
-
-    from streamseg.config import parse_override
 
     params = {n: copy.deepcopy(dict((base or {}).get(n, {}))) for n in names}
     for item in overrides:

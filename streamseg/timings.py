@@ -23,7 +23,7 @@ from array import array
 
 import numpy as np
 
-from streamseg.config import check
+from streamseg.params import check
 
 __all__ = ["Timings"]
 

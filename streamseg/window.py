@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from streamseg.config import check
+from streamseg.params import check
 
 __all__ = ["FrameWindow"]
 

@@ -1,51 +1,11 @@
 from __future__ import annotations
 
-from contextlib import nullcontext as does_not_raise
 from pathlib import Path
 
 import pytest
 
-from streamseg.config import (
-    OutputConfig,
-    SourceConfig,
-    build,
-    dump_config,
-    load_config,
-    parse_override,
-    run_config_from_dict,
-)
+from streamseg.config import OutputConfig, dump_config, load_config, run_config_from_dict
 from streamseg.errors import ConfigError
-
-
-@pytest.mark.parametrize(
-    ("values", "expected", "exception"),
-    [
-        ({"read_timeout": "2.5"}, 2.5, does_not_raise()),
-        ({"read_timeout": 3}, 3.0, does_not_raise()),
-        ({"read_timeout": -1}, None, pytest.raises(ConfigError, match="read_timeout")),
-        ({"read_timeout": "soon"}, None, pytest.raises(ConfigError, match="expected a number")),
-        ({"timeout": 3}, None, pytest.raises(ConfigError, match="unknown parameter 'timeout'")),
-        ({"backend": "gstreamer"}, None, pytest.raises(ConfigError, match="not one of")),
-    ],
-)
-def test_build_source_config(values, expected, exception):
-    with exception:
-        assert build(SourceConfig, values).read_timeout == expected
-
-
-def test_build_coerces_bool_none_and_sizes():
-    cfg = build(SourceConfig, {"gray": "yes", "drop_frames": "null"})
-    assert cfg.gray is True and cfg.drop_frames is None
-    from streamseg.sources.synthetic import SyntheticScene
-
-    assert build(SyntheticScene, {"width": "64", "height": 48.0}).width == 64
-
-
-def test_parse_override():
-    assert parse_override("methods.mog2.history=300") == (["methods", "mog2", "history"], 300)
-    assert parse_override("source.gray=true") == (["source", "gray"], True)
-    with pytest.raises(ConfigError, match="KEY=VALUE"):
-        parse_override("nonsense")
 
 
 def test_run_config_resolves_defaults_and_overrides():
@@ -180,19 +140,6 @@ def test_a_misplaced_override_is_shown_its_right_form(methods, item: str, shown:
     with pytest.raises(ConfigError) as err:
         run_config_from_dict({"methods": methods}, [item])
     assert str(err.value).startswith(f"--set {item}: ") and shown in str(err.value)
-
-
-def test_every_parameter_of_every_method_is_described():
-    from streamseg.config import describe_config
-    from streamseg.registry import _REGISTRY, available
-
-    for name in available(installed_only=False):
-        rows = describe_config(_REGISTRY[name].Config)
-        assert all(doc for _, _, _, doc in rows), (name, [r[0] for r in rows if not r[3]])
-    rows = {r[0]: r for r in describe_config(_REGISTRY["slnet"].Config)}  # inherited docs
-    assert rows["window"][1:3] == ("int", "32") and "sliding window" in rows["window"][3]
-    assert rows["mode"][1] == "async | sync" and rows["weights"][1] == "str | None"
-    assert rows["net.family"][2] == "'slnet'" and "``" not in rows["net.context"][3]
 
 
 def test_shipped_configs_are_found_by_name_where_no_such_file_exists(tmp_path, monkeypatch):

@@ -112,14 +112,14 @@ def test_method_overrides_show_the_right_form(names, item, shown):
     + [("deepls", "DeepLSParams"), ("slnet", "DeepLSParams")],
 )
 def test_the_typed_parameters_are_the_config_fields(name: str, params: str):
-    """streamseg/_params.py types create()'s keywords: a field added to a Config goes
+    """streamseg/_keywords.py types create()'s keywords: a field added to a Config goes
     there too, with the same annotation (a nested config also as a mapping)."""
     import dataclasses
 
-    from streamseg import _params
+    from streamseg import _keywords
     from streamseg.registry import method_class
 
-    typed = {k: v.__forward_arg__ for k, v in getattr(_params, params).__annotations__.items()}
+    typed = {k: v.__forward_arg__ for k, v in getattr(_keywords, params).__annotations__.items()}
     nested = {"ModelConfig", "TrainConfig", "MaskRule"}
     fields = {
         f.name: f"{f.type} | Mapping[str, Any]" if f.type in nested else str(f.type)

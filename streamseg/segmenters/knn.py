@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from streamseg.config import check
+from streamseg.params import check
 from streamseg.registry import register
 from streamseg.segmenters._opencv import OpenCVSubtractor
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamseg.config import check
+from streamseg.params import check
 
 __all__ = ["MaskRule", "residual_score"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streamseg.config import check
+from streamseg.params import check
 from streamseg.registry import register
 from streamseg.segmenters._opencv import OpenCVSubtractor
 

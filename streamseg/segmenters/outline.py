@@ -47,7 +47,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from streamseg.config import check
+from streamseg.params import check
 
 __all__ = ["Outline"]
 

@@ -38,8 +38,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from streamseg.config import check
 from streamseg.errors import TrainerError
+from streamseg.params import check
 from streamseg.registry import register
 from streamseg.segmenters.base import MAX_THREADS, Segmenter
 from streamseg.segmenters.masking import MaskRule, residual_score

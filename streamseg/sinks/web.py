@@ -51,9 +51,9 @@ from typing import Any
 
 import numpy as np
 
-from streamseg.config import check
 from streamseg.errors import SinkError
 from streamseg.frame import Frame
+from streamseg.params import check
 from streamseg.sinks.base import Sink
 
 __all__ = ["WebSink", "conflicts", "parse_address", "probe"]

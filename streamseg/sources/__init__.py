@@ -16,11 +16,11 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from streamseg.config import SourceConfig, build
 from streamseg.errors import ConfigError, SourceNotFoundError
 from streamseg.frame import Frame, SourceInfo
+from streamseg.params import build
 from streamseg.sources.array import ArraySource
-from streamseg.sources.base import FrameSource
+from streamseg.sources.base import FrameSource, SourceConfig
 from streamseg.sources.capture import CaptureSource, webcam_index
 from streamseg.sources.folder import FolderSource
 from streamseg.sources.pyav import STREAM_SCHEMES, NotVideoError, PyAVSource, is_stream_url

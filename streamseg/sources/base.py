@@ -12,14 +12,56 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Literal, TypeVar
 
 from streamseg.errors import SourceError
 from streamseg.frame import Frame, SourceInfo
+from streamseg.params import check
 
-__all__ = ["FrameSource"]
+__all__ = ["FrameSource", "SourceConfig"]
 
 _F = TypeVar("_F", bound="FrameSource")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How to open the input.
+
+    Attributes:
+        uri: a video file, an image folder (CDnet ``input/`` or a sequence root), a
+            webcam index or ``/dev/videoN``, an ``rtsp://``/``http(s)://`` URL, or
+            ``synthetic`` (optionally ``synthetic:frames=300,seed=1,size=320x240``).
+        backend: ``auto`` (PyAV, OpenCV if PyAV cannot open the file), ``pyav`` or ``opencv``.
+        gray: decode to gray ``H×W`` (the Y plane) instead of BGR.
+        fps: frame rate to assume for folders and arrays, which carry no timing.
+        open_timeout: seconds allowed to open a stream or device.
+        read_timeout: seconds without a frame after which a live source counts as stalled.
+        max_reconnects: reconnect attempts for a live source before giving up (-1: forever).
+        backoff: first wait between reconnect attempts, doubled up to ``backoff_max``.
+        backoff_max: longest wait between reconnect attempts.
+        drop_frames: keep only the newest frame (``None``: yes for live sources, no for files).
+        realtime: read a file at its frame rate, as a camera would deliver it.
+    """
+
+    uri: str = "synthetic"
+    backend: Literal["auto", "pyav", "opencv"] = "auto"
+    gray: bool = False
+    fps: float = 25.0
+    open_timeout: float = 10.0
+    read_timeout: float = 5.0
+    max_reconnects: int = 10
+    backoff: float = 0.5
+    backoff_max: float = 8.0
+    drop_frames: bool | None = None
+    realtime: bool = False
+
+    def __post_init__(self) -> None:
+        check(self.fps > 0, f"source.fps must be > 0, got {self.fps}")
+        for name in ("open_timeout", "read_timeout", "backoff", "backoff_max"):
+            value = getattr(self, name)
+            check(value > 0, f"source.{name} must be > 0 seconds, got {value}")
+        check(self.max_reconnects >= -1, "source.max_reconnects must be >= -1 (-1: forever)")
 
 
 class FrameSource(abc.ABC):

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from streamseg.config import SourceConfig
 from streamseg.errors import SourceError, SourceNotFoundError
 from streamseg.frame import Frame, SourceInfo
+from streamseg.sources.base import SourceConfig
 from streamseg.sources.live import LiveCapableSource
 
 __all__ = ["CaptureSource", "webcam_index"]

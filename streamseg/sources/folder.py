@@ -25,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from streamseg.config import SourceConfig
 from streamseg.errors import SourceError, SourceNotFoundError
 from streamseg.frame import Frame, SourceInfo
-from streamseg.sources.base import FrameSource
+from streamseg.sources.base import FrameSource, SourceConfig
 
 __all__ = ["FolderSource", "IMAGE_SUFFIXES", "jpeg_is_complete", "list_images"]
 

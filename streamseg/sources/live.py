@@ -23,10 +23,9 @@ from typing import Protocol
 
 import numpy as np
 
-from streamseg.config import SourceConfig
 from streamseg.errors import StreamLostError
 from streamseg.frame import Frame
-from streamseg.sources.base import FrameSource
+from streamseg.sources.base import FrameSource, SourceConfig
 
 __all__ = ["Connection", "LiveReader", "LiveCapableSource"]
 

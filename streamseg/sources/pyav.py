@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from streamseg.config import SourceConfig
 from streamseg.errors import SourceError, SourceNotFoundError, StreamLostError
 from streamseg.frame import Frame, SourceInfo
+from streamseg.sources.base import SourceConfig
 from streamseg.sources.live import LiveCapableSource
 
 __all__ = ["NotVideoError", "PyAVSource", "is_stream_url"]

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from streamseg.config import check
 from streamseg.frame import Frame, SourceInfo
+from streamseg.params import check
 from streamseg.sources.base import FrameSource
 
 __all__ = ["SyntheticScene", "SyntheticSource", "write_sequence"]

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streamseg.config import build
 from streamseg.errors import ConfigError, ModelError
 from streamseg.fileio import atomic_write
+from streamseg.params import build
 from streamseg.segmenters.masking import MaskRule
 
 if TYPE_CHECKING:

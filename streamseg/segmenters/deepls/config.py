@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from streamseg.config import check
+from streamseg.params import check
 
 __all__ = ["ModelConfig", "TrainConfig"]
 

@@ -48,8 +48,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import cv2
 import numpy as np
 
-from streamseg.config import check
 from streamseg.errors import ClosedError, ConfigError
+from streamseg.params import check
 from streamseg.registry import register
 from streamseg.segmenters.base import MAX_THREADS, Lifeline, Segmenter
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig

@@ -36,7 +36,7 @@ def test_slnet_outputs_the_stack():
     "kwargs", [{"width": 0}, {"depth": 0}, {"depth": 9}, {"stack": 1}, {"norm": "layer"}]
 )
 def test_bad_architecture(kwargs):
-    from streamseg.config import build
+    from streamseg.params import build
 
     with pytest.raises(ConfigError):
         build(ModelConfig, kwargs)
