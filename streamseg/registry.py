@@ -1,4 +1,8 @@
-"""Segmenters registered by name.
+"""Segmenters registered by name: look one up, build its parameters, create it.
+
+The methods register themselves when :mod:`streamseg.segmenters` is imported (see
+:mod:`streamseg.segmenters.registration`); this module imports that package the first
+time a look-up needs the built-in methods, so importing it loads no method.
 
 Example:
     >>> import streamseg as ss
@@ -14,8 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -23,8 +25,7 @@ from streamseg.errors import ConfigError
 from streamseg.params import at_path, build, config_fields, parse_override, set_parameter
 
 if TYPE_CHECKING:
-    # Not at run time: importing streamseg.segmenters registers the built-in methods,
-    # which import this module (importing the registry first was a circular import).
+    # For type checkers only: at run time the methods are imported on first look-up.
     from typing_extensions import Unpack
 
     from streamseg._keywords import DeepLSParams, KNNParams, MOG2Params, RPCAParams
@@ -49,9 +50,6 @@ __all__ = [
 
 S = TypeVar("S", bound="type[Segmenter]")
 
-_REGISTRY: dict[str, type[Segmenter]] = {}
-_EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {}
-
 
 def register(name: str, *, requires: tuple[str, ...] = (), extra: str = "") -> Callable[[S], S]:
     """Class decorator that registers a :class:`Segmenter` under ``name``.
@@ -61,33 +59,17 @@ def register(name: str, *, requires: tuple[str, ...] = (), extra: str = "") -> C
         requires: importable modules the method needs beyond the base install.
         extra: the pip extra that brings them (named in the error when missing).
     """
+    from streamseg.segmenters.registration import register as register_method
 
-    def deco(cls: S) -> S:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"method name {name!r} is already registered")
-        cls.name = name
-        _REGISTRY[name] = cls
-        _EXTRAS[name] = (requires, extra)
-        return cls
-
-    return deco
+    return register_method(name, requires=requires, extra=extra)
 
 
-def _load_builtins() -> None:
-    import streamseg.segmenters  # noqa: F401  (registers the built-in methods)
+def _methods() -> dict[str, type[Segmenter]]:
+    """Every registered class by name, the built-in methods included."""
+    import streamseg.segmenters  # noqa: F401  (the package import registers the built-ins)
+    from streamseg.segmenters.registration import registered
 
-
-def _importable(module: str) -> bool:
-    # Imported already, or being imported by another thread: find_spec would raise on a
-    # module whose __spec__ is not set yet.
-    if sys.modules.get(module) is not None:
-        return True
-    return importlib.util.find_spec(module) is not None
-
-
-def _installed(name: str) -> bool:
-    requires, _ = _EXTRAS.get(name, ((), ""))
-    return all(_importable(mod) for mod in requires)
+    return registered()
 
 
 def available(*, installed_only: bool = True, experimental: bool = True) -> list[str]:
@@ -97,11 +79,13 @@ def available(*, installed_only: bool = True, experimental: bool = True) -> list
         installed_only: only those whose dependencies are installed.
         experimental: include the methods marked experimental.
     """
-    _load_builtins()
+    from streamseg.segmenters.registration import installed
+
+    methods = _methods()
     return sorted(
         n
-        for n in _REGISTRY
-        if (not installed_only or _installed(n)) and (experimental or not _REGISTRY[n].experimental)
+        for n, cls in methods.items()
+        if (not installed_only or installed(n)) and (experimental or not cls.experimental)
     )
 
 
@@ -111,15 +95,17 @@ def method_class(name: str) -> type[Segmenter]:
     Raises:
         ConfigError: unknown name, or its optional dependencies are not installed.
     """
-    _load_builtins()
-    if name not in _REGISTRY:
+    from streamseg.segmenters.registration import installed, requirement
+
+    methods = _methods()
+    if name not in methods:
         raise ConfigError(f"unknown method {name!r} (available: {', '.join(available())})")
-    if not _installed(name):
-        requires, extra = _EXTRAS[name]
+    if not installed(name):
+        requires, extra = requirement(name)
         raise ConfigError(
             f"method {name!r} needs {', '.join(requires)}: pip install 'streamseg[{extra}]'"
         )
-    return _REGISTRY[name]
+    return methods[name]
 
 
 def method_config(
@@ -178,7 +164,7 @@ def method_key(
         return head, keys[1:]
     if len(names) == 1 and head in config_fields(method_class(names[0]).Config):
         return names[0], keys
-    if head in _REGISTRY:
+    if head in _methods():
         hint = " or ".join(dict.fromkeys(_example(n, keys[1:], value) for n in names))
         raise ConfigError(
             f"--set {item}: {head} is not a method of this run ({', '.join(names)}); "

@@ -874,14 +874,14 @@ def test_brackets_in_messages_are_printed_as_they_are(case: str, tmp_path: Path,
     # and a path with "[/]" in it crashed the command.
     odd = tmp_path / "a[bold]b[/]c"
     if case == "list":
-        from streamseg import registry
+        from streamseg.segmenters import registration
 
         _needs_an_extra()
         try:
             assert main(["list"]) == 0
         finally:
-            registry._REGISTRY.pop("needs-extra")
-            registry._EXTRAS.pop("needs-extra")
+            registration._REGISTRY.pop("needs-extra")
+            registration._EXTRAS.pop("needs-extra")
         out = capsys.readouterr().out
         assert "'streamseg[baselines]'" in out, out
         return

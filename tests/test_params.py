@@ -41,12 +41,13 @@ def test_parse_override():
 
 
 def test_every_parameter_of_every_method_is_described():
-    from streamseg.registry import _REGISTRY, available
+    from streamseg.registry import available
+    from streamseg.segmenters.registration import registered
 
     for name in available(installed_only=False):
-        rows = describe_config(_REGISTRY[name].Config)
+        rows = describe_config(registered()[name].Config)
         assert all(doc for _, _, _, doc in rows), (name, [r[0] for r in rows if not r[3]])
-    rows = {r[0]: r for r in describe_config(_REGISTRY["slnet"].Config)}  # inherited docs
+    rows = {r[0]: r for r in describe_config(registered()["slnet"].Config)}  # inherited docs
     assert rows["window"][1:3] == ("int", "32") and "sliding window" in rows["window"][3]
     assert rows["mode"][1] == "async | sync" and rows["weights"][1] == "str | None"
     assert rows["net.family"][2] == "'slnet'" and "``" not in rows["net.context"][3]

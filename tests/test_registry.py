@@ -32,7 +32,7 @@ def test_unknown_param_lists_fields():
 
 
 def test_missing_extra_names_the_install(monkeypatch):
-    from streamseg import registry
+    from streamseg.segmenters import registration
 
     @register("needs-extra", requires=("no_such_module_xyz",), extra="baselines")
     class NeedsExtra(Segmenter):
@@ -57,8 +57,8 @@ def test_missing_extra_names_the_install(monkeypatch):
         with pytest.raises(ConfigError, match=r"pip install 'streamseg\[baselines\]'"):
             ss.create("needs-extra")
     finally:
-        registry._REGISTRY.pop("needs-extra")
-        registry._EXTRAS.pop("needs-extra")
+        registration._REGISTRY.pop("needs-extra")
+        registration._EXTRAS.pop("needs-extra")
 
 
 def test_duplicate_name_is_refused():
@@ -162,3 +162,19 @@ def test_type_checkers_flag_a_mistyped_parameter(tmp_path, monkeypatch):
     assert 'Revealed type is "streamseg.segmenters.deepls.segmenter.DeepLS"' in found.pop(5)
     assert 'Revealed type is "streamseg.segmenters.base.Segmenter"' in found.pop(6), out
     assert found == {}, out
+
+
+def test_the_registry_loads_the_methods_on_its_first_look_up():
+    # The package import registers the built-in methods; the registry and the run schema
+    # import none of them until a look-up needs them (`streamseg --help` stays fast).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, streamseg.registry, streamseg.config\n"
+        "assert not [m for m in sys.modules if m.startswith('streamseg.segmenters')]\n"
+        "import streamseg.registry as r\n"
+        "assert 'mog2' in r.available() and r.method_class('mog2').name == 'mog2'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from streamseg.params import check
-from streamseg.registry import register
 from streamseg.segmenters._opencv import OpenCVSubtractor
+from streamseg.segmenters.registration import register
 
 __all__ = ["KNN"]
 

@@ -5,8 +5,8 @@ LOBSTER (St-Charles, Bilodeau 2014): local binary similarity patterns in a ViBe-
 
 from __future__ import annotations
 
-from streamseg.registry import register
 from streamseg.segmenters._bgslibrary import BGSLibrarySubtractor
+from streamseg.segmenters.registration import register
 
 __all__ = ["LOBSTER"]
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamseg.params import check
-from streamseg.registry import register
 from streamseg.segmenters._opencv import OpenCVSubtractor
+from streamseg.segmenters.registration import register
 
 __all__ = ["MOG2"]
 

@@ -5,8 +5,8 @@ PAWCS (St-Charles, Bilodeau, Bergevin 2016): a word-based, self-adjusting pixel 
 
 from __future__ import annotations
 
-from streamseg.registry import register
 from streamseg.segmenters._bgslibrary import BGSLibrarySubtractor
+from streamseg.segmenters.registration import register
 
 __all__ = ["PAWCS"]
 

@@ -40,10 +40,10 @@ import numpy as np
 
 from streamseg.errors import TrainerError
 from streamseg.params import check
-from streamseg.registry import register
 from streamseg.segmenters.base import MAX_THREADS, Segmenter
 from streamseg.segmenters.masking import MaskRule, residual_score
 from streamseg.segmenters.preprocess import processing_size, to_processing
+from streamseg.segmenters.registration import register
 from streamseg.window import FrameWindow
 
 __all__ = ["PCPResult", "pcp", "svt", "RPCA"]

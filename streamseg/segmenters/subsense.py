@@ -6,8 +6,8 @@ feedback-adapted thresholds.
 
 from __future__ import annotations
 
-from streamseg.registry import register
 from streamseg.segmenters._bgslibrary import BGSLibrarySubtractor
+from streamseg.segmenters.registration import register
 
 __all__ = ["SuBSENSE"]
 

@@ -50,13 +50,13 @@ import numpy as np
 
 from streamseg.errors import ClosedError, ConfigError
 from streamseg.params import check
-from streamseg.registry import register
 from streamseg.segmenters.base import MAX_THREADS, Lifeline, Segmenter
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
 from streamseg.segmenters.deepls.context import net_input
 from streamseg.segmenters.masking import MaskRule, residual_score
 from streamseg.segmenters.outline import Outline
 from streamseg.segmenters.preprocess import to_processing
+from streamseg.segmenters.registration import register
 from streamseg.window import FrameWindow
 
 __all__ = ["DeepLS", "SLNetSegmenter"]
