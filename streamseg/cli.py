@@ -405,14 +405,15 @@ def run_cmd(
     """
     from streamseg.errors import ConfigError
     from streamseg.pipeline import run_config
+    from streamseg.registry import method_class
 
     outputs = {"masks": masks, "video": video, "overlay": overlay, "mask_video": mask_video}
     args = (config, source, method, {**outputs, "web": web}, max_frames, gray, overwrite)
     cfg = _resolve_run(*args, overrides)
     flags = {"weights": model, "start": resume, "save": save_checkpoint}
     if any(v is not None for v in flags.values()):
-        # The DeepLS-family methods of the run (from --method or the config file) take them.
-        deep = [m.name for m in cfg.methods if m.name in ("deepls", "slnet")]
+        # The run's methods that keep a checkpoint (from --method or the config) take them.
+        deep = [m.name for m in cfg.methods if method_class(m.name).checkpointable]
         if len(deep) != 1:
             raise ConfigError(
                 "--model, --resume and --save-checkpoint need exactly one deepls or slnet "
@@ -422,15 +423,16 @@ def run_cmd(
         sets = [f"methods.{deep[0]}.{key}={v}" for key, v in flags.items() if v is not None]
         cfg = _resolve_run(*args, (*overrides, *sets))
     for spec in cfg.methods:
-        start = getattr(spec.config, "start", "builtin")
-        if getattr(spec.config, "weights", None) and start not in ("builtin", "random"):
+        if not method_class(spec.name).checkpointable:
+            continue
+        if spec.config.weights and spec.config.start not in ("builtin", "random"):
             # A frozen model never reads the checkpoint: the resume would be dropped unsaid.
             raise ConfigError(
                 f"{spec.name}: --model (weights) runs a trained model frozen, --resume (start) "
                 "goes on learning from a checkpoint: give one of them"
             )
         # A checkpoint is written when the run ends: a bad path must fail before it starts.
-        save = getattr(spec.config, "save", None)
+        save = spec.config.save
         if save:
             from streamseg.fileio import ensure_writable_dir
 
@@ -768,11 +770,11 @@ def eval_cmd(
     if results is not None:
         report = score_results(path, results, allow_missing=allow_missing, offset=offset)
     else:
-        from streamseg.registry import method_overrides
+        from streamseg.registry import method_class, method_overrides
 
         names = _split_methods(method)
-        sync = {n: {"mode": "sync"} for n in names if n in ("deepls", "slnet")}  # reproducible
-        params = method_overrides(overrides, names, sync)
+        reproducible = {n: dict(method_class(n).reproducible) for n in names}
+        params = method_overrides(overrides, names, reproducible)
         show = _show_progress() if progress is None else progress
         from rich.markup import escape
         from rich.progress import Progress
@@ -815,16 +817,40 @@ def eval_cmd(
     return exit_code
 
 
+class _TrainableMethod(click.ParamType):
+    """A method ``streamseg train`` trains (its class's ``trains_on_clip``).
+
+    The names are looked up when click needs them (the help, the parsing), not when this
+    module loads: the registry imports every method, too slow for each command's start.
+    """
+
+    name = "method"
+
+    @staticmethod
+    def names(*, experimental: bool = True) -> list[str]:
+        from streamseg.registry import available, method_class
+
+        found = available(experimental=experimental)
+        return [n for n in found if method_class(n).trains_on_clip]
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return f"[{'|'.join(self.names())}]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        names = self.names()
+        if value not in names:
+            self.fail(f"{value!r} is not one of {', '.join(map(repr, names))}.", param, ctx)
+        return str(value)
+
+
 @cli.command("train")
 @click.argument("source", metavar="SOURCE")
 @click.option("--out", "-o", required=True, metavar="MODEL", help="Checkpoint to write (.pt).")
 @click.option(
     "--method",
     "-m",
-    default="deepls",
-    show_default=True,
-    type=click.Choice(["deepls", "slnet"]),
-    help="Model family.",
+    type=_TrainableMethod(),
+    help="Model family (default: the one that is not experimental).",
 )
 @click.option(
     "--set",
@@ -851,7 +877,7 @@ def eval_cmd(
 def train_cmd(
     source: str,
     out: str,
-    method: str,
+    method: str | None,
     overrides: tuple[str, ...],
     rpca: bool,
     max_frames: int | None,
@@ -871,6 +897,7 @@ def train_cmd(
     from streamseg.segmenters.preprocess import processing_size
     from streamseg.sources import open_source
 
+    method = method or _TrainableMethod.names(experimental=False)[0]
     params = method_overrides(overrides, [method])[method]
     cfg = method_config(method, params)
     # Nothing segments beside two-pass training: every core, unless asked otherwise
@@ -879,7 +906,7 @@ def train_cmd(
     tc = cfg.train
     if tc.steps < 1:
         raise ConfigError("train.steps must be >= 1 for `streamseg train` (it trains that many)")
-    if cfg.net.family == "slnet" and tc.frames < cfg.net.stack:
+    if tc.frames < cfg.net.min_batch:
         raise ConfigError(
             f"train.frames must be >= net.stack ({cfg.net.stack}) for slnet: a batch holds a stack"
         )
@@ -927,7 +954,7 @@ def train_cmd(
         )
         bar.update(task, total=decoded[0], completed=decoded[0])  # what there was to decode
         # The loss is a nuclear norm over frames: it needs a batch of them (SLNet: a stack).
-        least = cfg.net.stack if cfg.net.family == "slnet" else 2
+        least = cfg.net.min_batch
         if len(frames) < least:
             raise ConfigError(
                 f"{source}: {len(frames)} frame(s); training {method} needs at least {least}"

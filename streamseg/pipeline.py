@@ -462,10 +462,12 @@ def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
     """
     # The fps only changes the videos' rate, which no check looks at.
     planned = build_sinks(config.outputs, [m.name for m in config.methods], 25.0)
+    from streamseg.registry import method_class
+
     checkpoints = [
-        (f"methods.{m.name}.save", Path(save).expanduser())
+        (f"methods.{m.name}.save", Path(m.config.save).expanduser())
         for m in config.methods
-        if (save := getattr(m.config, "save", None))
+        if method_class(m.name).checkpointable and m.config.save
     ]
     check_outputs(config.source.uri, planned, checkpoints)
     if not resume:
@@ -516,9 +518,11 @@ def _absolute(config: RunConfig) -> RunConfig:
 
 def _with_source_fps(config: RunConfig, source_fps: float | None) -> RunConfig:
     """Methods whose ``fps`` is 0 ("the source's") get the source's frame rate (or 25)."""
+    from streamseg.registry import method_class
+
     methods = []
     for m in config.methods:
-        if getattr(m.config, "fps", None) == 0:
+        if method_class(m.name).wants_source_fps and m.config.fps == 0:
             m = dataclasses.replace(m, config=dataclasses.replace(m.config, fps=source_fps or 25.0))
         methods.append(m)
     return dataclasses.replace(config, methods=tuple(methods))

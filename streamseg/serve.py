@@ -257,12 +257,14 @@ class StreamWorker:
 
     def _config(self) -> RunConfig:
         """The run config, resuming an online model from its checkpoint when there is one."""
+        from streamseg.registry import method_class
+
         run = self.stream.run
         methods = []
         for m in run.methods:
             cfg = m.config
             ckpt = self.stream.checkpoint(m.name)
-            online = m.name in ("deepls", "slnet") and getattr(cfg, "weights", None) is None
+            online = method_class(m.name).checkpointable and cfg.weights is None
             if online and ckpt is not None:
                 cfg = dataclasses.replace(
                     cfg, save=str(ckpt), start=str(ckpt) if ckpt.exists() else cfg.start
@@ -300,7 +302,7 @@ class StreamWorker:
             if every and now - last_ckpt[0] > every:
                 for name, seg in segs.items():
                     ckpt = self.stream.checkpoint(name)
-                    if ckpt is not None and hasattr(seg, "save"):
+                    if ckpt is not None and seg.checkpointable:
                         seg.save(str(ckpt))
                 last_ckpt[0] = now
 

@@ -84,12 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import streamseg as ss
     from streamseg.evaluation.metrics import Confusion
-    from streamseg.registry import method_overrides
+    from streamseg.registry import method_class, method_overrides
 
     torch.set_num_threads(1)
     w, h = args.size
     methods = [m for m in args.methods.split(",") if m]
-    sync = {m: {"mode": "sync"} for m in methods if m in ("deepls", "slnet")}
+    sync = {m: dict(method_class(m).reproducible) for m in methods}
     params = method_overrides(args.set, methods, sync)
     scene = ss.SyntheticScene(
         width=w,

@@ -32,7 +32,8 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -214,6 +215,25 @@ class Segmenter(abc.ABC):
     cannot_freeze: ClassVar[str | None] = None
     #: Smallest frame (height, width) the method can segment.
     min_size: ClassVar[tuple[int, int]] = (2, 2)
+
+    # -- capabilities: what the layers above may ask of a method without naming it ------
+
+    #: It learns a model it writes with :meth:`save` and can go on from. Its ``Config``
+    #: then has ``weights`` (a trained model, run frozen; ``None``: learn online),
+    #: ``start`` (a checkpoint to go on learning from) and ``save`` (where :meth:`close`
+    #: writes the model). The CLI's ``--model``, ``--resume`` and ``--save-checkpoint``
+    #: set them; a run checks ``save`` as one of its outputs; ``serve`` checkpoints an
+    #: online model and resumes it when its stream restarts.
+    checkpointable: ClassVar[bool] = False
+    #: Its ``Config`` has an ``fps`` where 0 means "the source's frame rate", which a run
+    #: fills in from the source it opened.
+    wants_source_fps: ClassVar[bool] = False
+    #: ``streamseg train`` trains its model on a clip first (the two-pass mode; its
+    #: ``Config`` is DeepLS's, with ``net`` and ``train``).
+    trains_on_clip: ClassVar[bool] = False
+    #: Parameters that make its masks depend on the frames and the seed alone, where its
+    #: defaults do not (``eval`` runs it with them; a user's ``--set`` still wins).
+    reproducible: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     def __init__(self, config: Any | None = None) -> None:
         self.config = config if config is not None else self.Config()
@@ -400,6 +420,14 @@ class Segmenter(abc.ABC):
     def stats(self) -> dict[str, Any]:
         """Method-specific counters for the run statistics (model version, train steps, ...)."""
         return {}
+
+    def save(self, path: str) -> None:
+        """Write the learned model to ``path`` as a checkpoint (a :attr:`checkpointable` method).
+
+        Raises:
+            NotImplementedError: the method keeps no checkpoint.
+        """
+        raise NotImplementedError(f"{self.name} keeps no checkpoint")
 
     @property
     def ready(self) -> bool:

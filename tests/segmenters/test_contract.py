@@ -219,3 +219,23 @@ def test_a_window_sampled_by_time_keeps_one_frame_per_interval(method):
         for t, image in enumerate(frames(24)):
             seg.apply(image, timestamp=t * 0.125)  # 8 frames a second: every 4th is kept
         assert len(seg._window) == 6
+
+
+def test_the_capabilities_match_the_config(name):
+    """What a method declares (the layers above read it instead of its name) its Config has."""
+    from streamseg.params import config_fields
+
+    cls = ss.registry.method_class(name)
+    fields = config_fields(cls.Config)
+    if cls.checkpointable:
+        assert {"weights", "start", "save"} <= set(fields)
+        assert cls.save is not ss.Segmenter.save
+    else:
+        with make(name) as seg, pytest.raises(NotImplementedError, match="no checkpoint"):
+            seg.save("never-written.pt")
+    if cls.wants_source_fps:
+        assert fields["fps"][1] == 0
+    if cls.trains_on_clip:
+        assert {"net", "train", "area", "mask", "seed"} <= set(fields)
+    assert set(cls.reproducible) <= set(fields)
+    ss.create(name, **{**cls._unit_test_params(), **cls.reproducible}).close()

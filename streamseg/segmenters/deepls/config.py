@@ -70,6 +70,11 @@ class ModelConfig:
         return self.frame_channels + self.context_channels
 
     @property
+    def min_batch(self) -> int:
+        """Frames a training batch needs at least: two for a nuclear norm, SLNet a stack."""
+        return self.stack if self.family == "slnet" else 2
+
+    @property
     def multiple(self) -> int:
         """Frame sides are padded to a multiple of this."""
         return 2**self.depth if self.family == "unet" else 1

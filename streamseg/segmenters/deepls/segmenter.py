@@ -42,7 +42,9 @@ import dataclasses
 import logging
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import cv2
@@ -352,6 +354,12 @@ class DeepLS(Segmenter):
 
     family: ClassVar[str] = "unet"
     continuous_score: ClassVar[bool] = True
+    checkpointable: ClassVar[bool] = True
+    wants_source_fps: ClassVar[bool] = True
+    trains_on_clip: ClassVar[bool] = True
+    #: Trained inline, in step with the frames and seeded (``async`` trains on a thread of
+    #: its own, so what the net has learned by a frame depends on the machine's timing).
+    reproducible: ClassVar[Mapping[str, Any]] = MappingProxyType({"mode": "sync"})
 
     @dataclass(frozen=True)
     class Config:
