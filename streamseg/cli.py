@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import queue
+import re
 import signal
 import sys
 import threading
@@ -62,7 +63,7 @@ def _stdout_console() -> Any:
 
 def _refuse_input_as_output(out: str, *inputs: str | None) -> None:
     """Refuse ``--out`` when it is one of the command's input files (it would be destroyed)."""
-    from streamseg.pipeline import check_outputs
+    from streamseg.outputs import check_outputs
 
     for given in inputs:
         if given:
@@ -257,6 +258,23 @@ def _resolve_run(
     return run_config_from_dict(data, overrides)
 
 
+#: The run's output fields as ``run`` names them on its command line.
+_OPTION_WORDS = {
+    "set outputs.overwrite": "--overwrite",
+    "outputs.masks": "--masks",
+    "outputs.video": "--video",
+    "outputs.overlay": "--overlay",
+    "outputs.mask_video": "--mask-video",
+}
+
+
+def _in_option_words(message: str) -> str:
+    """A library message about a run's outputs, naming them by ``run``'s options."""
+    for words, option in _OPTION_WORDS.items():
+        message = re.sub(rf"\b{re.escape(words)}\b", option, message)
+    return message
+
+
 def _stats_table(stats: Any, title: str) -> Any:
     from rich.table import Table
 
@@ -403,7 +421,7 @@ def run_cmd(
       streamseg run --source 0 --method deepls --web 8080    # watch http://127.0.0.1:8080/
       streamseg run --config configs/cdnet.yaml --set mog2.history=200
     """
-    from streamseg.errors import ConfigError
+    from streamseg.errors import ConfigError, SinkError
     from streamseg.pipeline import run_config
     from streamseg.registry import method_class
 
@@ -447,9 +465,12 @@ def run_cmd(
         def on_open(src: Any) -> None:
             stopper.source = src
 
-        stats = run_config(
-            cfg, stop=stopper.event, progress=progress, on_frame=agreement, on_open=on_open
-        )
+        try:
+            stats = run_config(
+                cfg, stop=stopper.event, progress=progress, on_frame=agreement, on_open=on_open
+            )
+        except SinkError as err:
+            raise SinkError(_in_option_words(str(err))) from err
     console = _stderr_console()
     if stopper.stopped and not stats.methods:
         console.print("stopped by signal while the source was opening; nothing was written")
@@ -648,6 +669,7 @@ def synth_cmd(
 ) -> int:
     """Write the synthetic scene as a CDnet-layout sequence (and a video) in OUT."""
     from streamseg.errors import ConfigError
+    from streamseg.outputs import Earlier, clear_earlier, refuse_earlier
     from streamseg.sources import parse_synthetic
     from streamseg.sources.synthetic import write_sequence
 
@@ -663,13 +685,11 @@ def synth_cmd(
         *Path(out).glob("groundtruth/gt*.png"),
         *Path(out).glob("synthetic.mp4"),
     ]
-    if earlier and not overwrite:
-        # A shorter sequence over a longer one leaves a mixture of the two (of two sizes,
-        # perhaps) that run and eval would take for one.
-        raise ConfigError(
-            f"{out} already holds a sequence ({len(earlier)} files); "
-            "--overwrite to replace it, or write elsewhere"
-        )
+    # A shorter sequence over a longer one leaves a mixture of the two (of two sizes,
+    # perhaps) that run and eval would take for one.
+    policy: Earlier = "overwrite" if overwrite else "refuse"
+    what = f"a sequence ({len(earlier)} files)"
+    refuse_earlier(earlier, policy, where=Path(out), what=what, overwrite="--overwrite")
 
     scene = parse_synthetic(
         f"synthetic:frames={frames},size={size},seed={seed},noise={noise}"
@@ -679,8 +699,7 @@ def synth_cmd(
             else ""
         )
     )
-    for path in earlier:
-        path.unlink()
+    clear_earlier(earlier, policy)
     write_sequence(scene, Path(out), warm_up=warm_up, video=video)
     _stderr_console().print(
         f"wrote {frames} frames to {out}/ (input/, groundtruth/, ROI.bmp, "

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import glob
 import logging
 import threading
 import time
@@ -33,14 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from streamseg.config import OutputConfig, RunConfig, dump_config
+from streamseg.config import RunConfig, dump_config
 from streamseg.frame import Frame
+from streamseg.outputs import check_run_outputs, earlier_policy, open_outputs
 from streamseg.segmenters.base import Segmenter
 from streamseg.sinks.base import Sink
 from streamseg.sources.base import FrameSource
 from streamseg.timings import Timings
 
-__all__ = ["MethodStats", "RunStats", "run", "run_config", "build_sinks"]
+__all__ = ["MethodStats", "RunStats", "run", "run_config"]
 
 log = logging.getLogger(__name__)
 
@@ -267,231 +267,6 @@ def run(
     return stats
 
 
-def _name_for(template: str, method: str, several: bool) -> Path:
-    if "{method}" in template:
-        return Path(template.format(method=method))
-    path = Path(template)
-    return path.with_name(f"{path.stem}_{method}{path.suffix}") if several else path
-
-
-def build_sinks(
-    outputs: OutputConfig, methods: Sequence[str], fps: float, *, mask_offset: int = 0
-) -> list[Sink]:
-    """The sinks an :class:`OutputConfig` asks for (not opened yet).
-
-    ``mask_offset`` is added to the masks' frame numbers (see :class:`PngMaskSink`).
-    """
-    from streamseg.sinks import MaskVideoSink, MosaicSink, OverlayVideoSink, PngMaskSink
-
-    several = len(methods) > 1
-    sinks: list[Sink] = []
-    if outputs.masks:
-        root = Path(outputs.masks)
-        for m in methods:
-            sinks.append(PngMaskSink(root / m if several else root, method=m, offset=mask_offset))
-    if outputs.video:
-        sinks.append(MosaicSink(outputs.video, fps=fps))
-    if outputs.overlay:
-        for m in methods:
-            sinks.append(OverlayVideoSink(_name_for(outputs.overlay, m, several), m, fps))
-    if outputs.mask_video:
-        for m in methods:
-            sinks.append(MaskVideoSink(_name_for(outputs.mask_video, m, several), m, fps))
-    if outputs.web:
-        from streamseg.sinks.web import WebSink
-
-        sinks.append(WebSink(outputs.web))
-    return sinks
-
-
-def _sink_path(sink: Sink) -> tuple[str, Path] | None:
-    """What a sink of :func:`build_sinks` writes: (the option that names it, its path)."""
-    from streamseg.sinks import MaskVideoSink, MosaicSink, OverlayVideoSink, PngMaskSink
-
-    if isinstance(sink, PngMaskSink):
-        return "--masks", sink.folder
-    kinds = (
-        (MosaicSink, "--video"),
-        (OverlayVideoSink, "--overlay"),
-        (MaskVideoSink, "--mask-video"),
-    )
-    for cls, option in kinds:
-        if isinstance(sink, cls):
-            return option, sink.path
-    return None
-
-
-def check_outputs(
-    source_uri: str, sinks: Sequence[Sink], files: Sequence[tuple[str, Path]] = ()
-) -> None:
-    """Refuse outputs that would destroy the input or one another, before any is created.
-
-    Args:
-        source_uri: the input.
-        sinks: the outputs of :func:`build_sinks`.
-        files: other outputs, as ``(what names it, path)`` (a method's checkpoint).
-
-    Raises:
-        SinkError: an output is the input (a video written over the file it reads, masks
-            into the image folder it reads), or two outputs share one path.
-    """
-    from streamseg.errors import SinkError
-    from streamseg.sources import local_path
-
-    # A camera, a URL or the synthetic scene (None) has nothing on disk to destroy.
-    source = local_path(source_uri)
-    inputs: set[Path] = set()
-    if source is not None and source.exists():
-        inputs.add(source.resolve())
-        if (source / "input").is_dir():
-            inputs.add((source / "input").resolve())  # a CDnet sequence root reads input/
-    seen: dict[Path, str] = {}
-    named_sinks = [named for sink in sinks if (named := _sink_path(sink)) is not None]
-    for option, path in [*named_sinks, *files]:
-        where = path.resolve()
-        if where in inputs:
-            raise SinkError(f"{option} {path} is the input itself; write the output elsewhere")
-        if where in seen:
-            raise SinkError(
-                f"{seen[where]} and {option} both write {path}; give each output its own name"
-            )
-        seen[where] = option
-
-
-def _earlier_masks(sinks: Sequence[Sink]) -> list[Path]:
-    """``bin*.png`` files already in the folders this run's masks go to."""
-    from streamseg.sinks import PngMaskSink
-
-    found: list[Path] = []
-    for sink in sinks:
-        if isinstance(sink, PngMaskSink) and sink.folder.is_dir():
-            found += sorted(sink.folder.glob("bin*.png"))
-    return found
-
-
-def _last_mask_number(sinks: Sequence[Sink]) -> int:
-    """The highest frame number among the masks already in this run's masks folders (0: none)."""
-    numbers = [int(p.stem[3:]) for p in _earlier_masks(sinks) if p.stem[3:].isdigit()]
-    return max(numbers, default=0)
-
-
-def _next_video_part(outputs: OutputConfig, methods: Sequence[str], fps: float) -> OutputConfig:
-    """``outputs`` with every video renamed ``NAME.partN.EXT``, N the first free number.
-
-    The names themselves while none of their files exists (a camera that was down when
-    the stream first started has written no video yet).
-    """
-    from streamseg.errors import SinkError
-
-    if not any(path.exists() for path in _video_paths(outputs, methods, fps)):
-        return outputs
-    kinds = ("video", "overlay", "mask_video")
-    templates = {k: v for k in kinds if (v := getattr(outputs, k))}
-    for k in ("overlay", "mask_video"):
-        if k in templates and len(methods) > 1 and "{method}" not in templates[k]:
-            # The method's name first, as _name_for puts it (ov_mog2.part2.mp4, the part
-            # of ov_mog2.mp4), where .partN would come before it.
-            v = Path(templates[k])
-            templates[k] = str(v.with_name(f"{v.stem}_{{method}}{v.suffix}"))
-    for part in range(2, 10_000):
-        names: dict[str, Any] = {
-            k: str(Path(v).with_name(f"{Path(v).stem}.part{part}{Path(v).suffix}"))
-            for k, v in templates.items()
-        }
-        renamed = dataclasses.replace(outputs, **names)
-        if not any(path.exists() for path in _video_paths(renamed, methods, fps)):
-            return renamed
-    raise SinkError(f"{outputs.video or outputs.overlay or outputs.mask_video}: no free part name")
-
-
-def _video_paths(outputs: OutputConfig, methods: Sequence[str], fps: float) -> list[Path]:
-    """The video files ``outputs`` names."""
-    return _videos_of(build_sinks(outputs, methods, fps))
-
-
-def _videos_of(sinks: Sequence[Sink]) -> list[Path]:
-    """The video files ``sinks`` write (masks folders left out)."""
-    from streamseg.sinks import PngMaskSink
-
-    videos = [s for s in sinks if not isinstance(s, PngMaskSink)]
-    return [named[1] for s in videos if (named := _sink_path(s)) is not None]
-
-
-def _earlier_parts(videos: Sequence[Path]) -> list[Path]:
-    """``NAME.partN.EXT`` files a restarted live stream left beside each of ``videos``."""
-    return [
-        part
-        for video in videos
-        for part in video.parent.glob(f"{glob.escape(video.stem)}.part*{video.suffix}")
-        if part.stem[len(video.stem) + 5 :].isdigit()
-    ]
-
-
-def _refuse_earlier_masks(outputs: OutputConfig, sinks: Sequence[Sink]) -> None:
-    """Refuse a masks folder that holds another run's masks, unless ``overwrite`` is set.
-
-    A second run into the same folder (shorter, or another method) would otherwise
-    leave a mixture of two runs' masks that ``eval`` scores as one.
-
-    Raises:
-        SinkError: the folder holds masks and ``outputs.overwrite`` is off.
-    """
-    from streamseg.errors import SinkError
-
-    earlier = _earlier_masks(sinks)
-    if earlier and not outputs.overwrite:
-        folder = earlier[0].parent
-        count = sum(1 for path in earlier if path.parent == folder)
-        raise SinkError(
-            f"{folder} already holds {count} masks (bin*.png) of an earlier run; give an "
-            "empty or new folder, or --overwrite to replace them"
-        )
-
-
-def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
-    """Everything :func:`run_config` checks of its outputs before anything opens.
-
-    Args:
-        config: the run.
-        resume: the outputs are this stream's own from before (a restart): earlier masks
-            there are expected.
-
-    Raises:
-        SinkError: see :func:`check_outputs`; a masks folder holding masks without
-            ``outputs.overwrite``; or a live view's port that is taken.
-    """
-    # The fps only changes the videos' rate, which no check looks at.
-    planned = build_sinks(config.outputs, [m.name for m in config.methods], 25.0)
-    from streamseg.registry import method_class
-
-    checkpoints = [
-        (f"methods.{m.name}.save", Path(m.config.save).expanduser())
-        for m in config.methods
-        if method_class(m.name).checkpointable and m.config.save
-    ]
-    check_outputs(config.source.uri, planned, checkpoints)
-    if not resume:
-        _refuse_earlier_masks(config.outputs, planned)
-    if config.outputs.web:
-        from streamseg.sinks.web import probe
-
-        probe(config.outputs.web)  # a taken port, before a camera takes seconds to connect
-
-
-def _output_dirs(outputs: OutputConfig, sinks: Sequence[Sink]) -> list[Path]:
-    """The folders that get ``run.yaml`` and ``run_stats.json``: the masks' and each video's."""
-    dirs = [Path(outputs.masks)] if outputs.masks else []
-    for sink in sinks:
-        named = _sink_path(sink)
-        if named is not None and named[0] != "--masks":
-            dirs.append(named[1].parent)
-    unique: list[Path] = []
-    for d in dirs:
-        if d.resolve() not in [u.resolve() for u in unique]:
-            unique.append(d)
-    return unique
-
-
 def _absolute(config: RunConfig) -> RunConfig:
     """``config`` with its local paths made absolute, so ``run.yaml`` repeats the run
     from any working directory."""
@@ -565,6 +340,7 @@ def run_config(
 
     methods = [m.name for m in config.methods]
     check_run_outputs(config, resume=resume_outputs)
+    policy = earlier_policy(config.outputs, resume=resume_outputs)
     dirs: list[Path] = []  # known once the outputs opened: where the statistics go
     stats = RunStats()
     try:
@@ -583,33 +359,12 @@ def run_config(
             }
             if segmenters_out is not None:
                 segmenters_out.update(segmenters)
-            offset = 0
-            if resume_outputs and source.info.is_live:
-                # A live stream restarted (serve): its frames count from 1 again. Its
-                # masks are numbered after those written before, and its videos go to
-                # new files beside the earlier ones, which stay as they were.
-                offset = _last_mask_number(build_sinks(config.outputs, methods, fps))
-                config = dataclasses.replace(
-                    config, outputs=_next_video_part(config.outputs, methods, fps)
-                )
-            own_sinks = build_sinks(config.outputs, methods, fps, mask_offset=offset)
-            all_sinks = own_sinks + list(sinks)
-            for sink in all_sinks:
-                stack.enter_context(sink)
-            if not resume_outputs:
-                # Only now: the source, the methods and every output have opened. The
-                # video parts of an earlier serve's restarts go with the videos this run
-                # writes over (they would read as their continuation); earlier masks are
-                # refused before anything opens unless --overwrite.
-                earlier = _earlier_parts(_videos_of(own_sinks))
-                if config.outputs.overwrite:
-                    masks = _earlier_masks(own_sinks)
-                    if masks:
-                        log.info("replacing %d masks of an earlier run", len(masks))
-                    earlier += masks
-                for path in earlier:
-                    path.unlink(missing_ok=True)
-            dirs = _output_dirs(config.outputs, own_sinks)
+            live = source.info.is_live
+            opened = open_outputs(
+                stack, config.outputs, methods, fps, policy=policy, live=live, extra=sinks
+            )
+            config = dataclasses.replace(config, outputs=opened.outputs)
+            dirs = opened.dirs
             resolved = dump_config(_absolute(config)).encode()
             for d in dirs:
                 ensure_writable_dir(d)
@@ -617,7 +372,7 @@ def run_config(
             run(
                 source,
                 segmenters,
-                all_sinks,
+                opened.sinks,
                 max_frames=config.max_frames,
                 stop=stop,
                 progress=progress,

@@ -137,7 +137,7 @@ def serve_config_from_dict(
     mosaic video to ``out/<name>/mosaic.mp4``. Each stream's outputs are checked as
     ``streamseg run`` checks them (``overwrite``: replace masks an earlier serve left).
     """
-    from streamseg.pipeline import check_run_outputs
+    from streamseg.outputs import check_run_outputs
     from streamseg.sources import check_scheme
 
     entries = data.get("streams") if isinstance(data, Mapping) else None

@@ -729,6 +729,14 @@ def test_a_second_run_into_a_masks_folder_needs_overwrite(tmp_path: Path, capsys
     assert main([*args, "--overwrite"]) == 0
 
 
+def test_output_errors_name_the_runs_options(tmp_path: Path, capsys):
+    # The library names outputs as a configuration does (outputs.video); run, its options.
+    same = str(tmp_path / "same.mp4")
+    args = ["run", "-s", "synthetic:frames=4,size=64x48", "-m", "mog2", "--no-progress"]
+    assert main([*args, "--video", same, "--overlay", same]) == 2
+    assert f"--video and --overlay both write {same}" in capsys.readouterr().err
+
+
 def test_quiet_runs_print_nothing_and_the_progress_bar_never_reaches_stdout(tmp_path: Path):
     cmd = [sys.executable, "-m", "streamseg", "-q", "run", "-s", "synthetic:frames=20,size=64x48"]
     cmd += ["-m", "mog2,knn", "--masks", str(tmp_path / "m")]
@@ -746,7 +754,7 @@ def test_synth_refuses_to_mix_two_sequences_and_an_unscorable_warm_up(tmp_path: 
     assert main([*args, "--frames", "12"]) == 0
     assert (seq / "temporalROI.txt").read_text() == "7 12\n"  # half of a short scene
     assert main([*args, "--frames", "4"]) == 2
-    assert "--overwrite to replace it" in capsys.readouterr().err
+    assert "--overwrite to replace" in capsys.readouterr().err
     assert main([*args[:-1], "--frames", "4", "--overwrite"]) == 0  # with its video
     assert main([*args, "--frames", "4", "--overwrite"]) == 0
     assert not (seq / "synthetic.mp4").exists()  # not the earlier sequence's video

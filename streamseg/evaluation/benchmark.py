@@ -262,6 +262,7 @@ def benchmark(
     Returns:
         The :class:`Report` (scores come from the written masks).
     """
+    from streamseg.outputs import clear_earlier
     from streamseg.pipeline import run
     from streamseg.registry import create
     from streamseg.sinks.png import PngMaskSink
@@ -279,8 +280,8 @@ def benchmark(
     for category, seq in _unique(find_sequences(path)):
         for method in methods:
             folder = Path(out) / "masks" / method / seq.name
-            for earlier in folder.glob("bin*.png"):  # the report's own, from an earlier run
-                earlier.unlink()
+            # The report's own folder: masks of an earlier run there are replaced.
+            clear_earlier(sorted(folder.glob("bin*.png")), "overwrite")
             scorer = _Scorer(seq)
             label = f"{method} on {seq.name}"
             with (
