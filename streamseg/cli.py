@@ -61,6 +61,68 @@ def _stdout_console() -> Any:
     return Console(width=width, markup=False, emoji=False)  # text as it is: see above
 
 
+class _FrameBar:
+    """A run's progress bar on stderr, drawn from its ``on_progress`` callback.
+
+    Made at the run's first report, when the number of frames is known; closed on exit.
+    """
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __call__(self, done: int, total: int | None, seconds: float) -> None:
+        if self._bar is None:
+            self._start(total)
+        if done % 10 == 0 or done == total:
+            fps = f"{done / seconds:.1f} fps" if seconds > 0 else ""
+            self._bar.update(self._task, completed=done, fps=fps)
+
+    def _start(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns: list[Any] = [
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+        ]
+        if total:
+            columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+        else:
+            columns += [TextColumn("{task.completed} frames"), TimeElapsedColumn()]
+        columns.append(TextColumn("{task.fields[fps]}"))
+        # On stderr, like every message: stdout carries the results (tables, JSON).
+        self._bar = Progress(*columns, console=Console(stderr=True), transient=False)
+        self._bar.start()
+        # The description names the source file, whose "[...]" rich reads as markup.
+        self._task = self._bar.add_task(escape(self.description), total=total, fps="")
+
+    def __enter__(self) -> _FrameBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _frame_bar(cfg: Any, enabled: bool) -> Any:
+    """The progress bar of run ``cfg`` (a context manager; ``None`` inside when disabled)."""
+    if not enabled:
+        return contextlib.nullcontext(None)
+    names = ", ".join(m.name for m in cfg.methods)
+    return _FrameBar(f"{names} on {Path(cfg.source.uri).name}")
+
+
 def _refuse_input_as_output(out: str, *inputs: str | None) -> None:
     """Refuse ``--out`` when it is one of the command's input files (it would be destroyed)."""
     from streamseg.outputs import check_outputs
@@ -460,14 +522,14 @@ def run_cmd(
     if progress is None:
         progress = _show_progress()
     agreement = _Agreement() if len(cfg.methods) > 1 else None
-    with _Stopper() as stopper:
+    with _Stopper() as stopper, _frame_bar(cfg, progress) as bar:
 
         def on_open(src: Any) -> None:
             stopper.source = src
 
         try:
             stats = run_config(
-                cfg, stop=stopper.event, progress=progress, on_frame=agreement, on_open=on_open
+                cfg, stop=stopper.event, on_progress=bar, on_frame=agreement, on_open=on_open
             )
         except SinkError as err:
             raise SinkError(_in_option_words(str(err))) from err
@@ -569,17 +631,14 @@ def demo_cmd(
             for n, m in masks.items():
                 confusions[n].update(m, truth)
 
-    with _Stopper() as stopper:
+    show = _show_progress() if progress is None else progress
+    with _Stopper() as stopper, _frame_bar(cfg, show) as bar:
 
         def on_open(src: Any) -> None:
             stopper.source = src
 
         stats = run_config(
-            cfg,
-            stop=stopper.event,
-            progress=_show_progress() if progress is None else progress,
-            on_frame=score,
-            on_open=on_open,
+            cfg, stop=stopper.event, on_progress=bar, on_frame=score, on_open=on_open
         )
     rows: list[dict[str, Any]] = []
     for n in names:
@@ -1109,6 +1168,41 @@ def export_cmd(model: str, out: str, int8: bool, calibrate: str | None) -> int:
     return EXIT_OK
 
 
+def _status_table(statuses: Sequence[Mapping[str, Any]]) -> Any:
+    """A rich table of stream statuses (the terminal view of ``streamseg serve``)."""
+    from rich.table import Table
+
+    table = Table(title="streams", title_justify="left")
+    for col in (
+        "stream",
+        "state",
+        "frames",
+        "fps",
+        "p99 ms",
+        "dropped",
+        "reconnects",
+        "model",
+        "restarts",
+        "error",
+    ):
+        table.add_column(col, justify="left" if col in ("stream", "state", "error") else "right")
+    for s in statuses:
+        p99 = s.get("latency_ms_p99")
+        table.add_row(
+            str(s.get("name")),
+            str(s.get("state")),
+            str(s.get("frames", 0)),
+            f"{s.get('fps', 0):.1f}",
+            "–" if p99 is None or p99 != p99 else f"{p99:.1f}",  # none yet, or NaN
+            str(s.get("dropped", 0)),
+            str(s.get("reconnects", 0)),
+            "–" if s.get("model_version") is None else f"v{s['model_version']}",
+            str(s.get("restarts", 0)),
+            str(s.get("error") or ""),
+        )
+    return table
+
+
 @cli.command("serve")
 @click.argument("config", metavar="CONFIG")
 @click.option(
@@ -1164,7 +1258,7 @@ def serve_cmd(
     from streamseg.config import find_config
     from streamseg.fileio import atomic_write
     from streamseg.jsonout import dumps
-    from streamseg.serve import Cluster, load_serve_config, status_table
+    from streamseg.serve import Cluster, load_serve_config
 
     cfg = load_serve_config(
         find_config(config), out=out, max_frames=max_frames, overwrite=overwrite
@@ -1180,7 +1274,7 @@ def serve_cmd(
     statuses: list[dict[str, Any]] = []
     with _Stopper() as stopper, Cluster(cfg, address=address, num_cpus=num_cpus) as cluster:
         with (
-            Live(status_table([]), console=console, refresh_per_second=2, transient=False)
+            Live(_status_table([]), console=console, refresh_per_second=2, transient=False)
             if show
             else contextlib.nullcontext() as view,
             _logs_above_live(),
@@ -1189,7 +1283,7 @@ def serve_cmd(
             def on_status(current: list[dict[str, Any]]) -> None:
                 statuses[:] = current
                 if view is not None:
-                    view.update(status_table(current))
+                    view.update(_status_table(current))
                 if status_json:
                     atomic_write(Path(status_json), dumps(current, indent=2).encode())
 
@@ -1197,7 +1291,7 @@ def serve_cmd(
             cluster.stop()  # every stream finalised: the statuses say how each ended
             on_status(cluster.statuses or statuses)
     if not show:
-        console.print(status_table(statuses))
+        console.print(_status_table(statuses))
     if stopper.stopped:
         return stopper.exit_code
     return EXIT_OK if all(s["state"] == "done" for s in statuses) else EXIT_RUNTIME

@@ -319,7 +319,6 @@ def open_outputs(
     outputs: OutputConfig,
     methods: Sequence[str],
     fps: float,
-    *,
     policy: Earlier,
     live: bool,
     extra: Sequence[Sink] = (),

@@ -6,9 +6,10 @@ writes the resolved configuration and the statistics beside the outputs (the
 CLI and the Ray actors use it).
 
 Shutdown: :func:`run` stops between frames when its ``stop`` event is set (the
-CLI sets it from SIGINT/SIGTERM) or on ``KeyboardInterrupt``; every part is
-closed by the caller's ``with`` block, so videos are finalised and PNG masks are
-complete.
+CLI sets it from SIGINT/SIGTERM) or on ``KeyboardInterrupt``; a segmenter that holds
+the frame meanwhile (a DeepLS model still loading) is closed, so the run ends at
+once. Every part is closed by the caller's ``with`` block, so videos are finalised
+and PNG masks are complete. Progress is reported to a callback (the CLI draws it).
 
 Example:
     >>> import streamseg as ss
@@ -25,7 +26,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from streamseg.config import RunConfig, dump_config
+from streamseg.errors import ClosedError
 from streamseg.frame import Frame
 from streamseg.outputs import check_run_outputs, earlier_policy, open_outputs
 from streamseg.segmenters.base import Segmenter
@@ -123,29 +125,144 @@ class RunStats:
         }
 
 
-def _progress(total: int | None, enabled: bool) -> Any:
-    if not enabled:
-        return contextlib.nullcontext(None)
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+#: Told of the run's progress before the first frame and after each: ``(frames done,
+#: frames in all or None, seconds since the loop started)``.
+ProgressCallback = Callable[[int, int | None, float], None]
 
-    columns: list[Any] = [SpinnerColumn(), TextColumn("[progress.description]{task.description}")]
-    if total:
-        columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
-    else:
-        columns += [TextColumn("{task.completed} frames"), TimeElapsedColumn()]
-    columns.append(TextColumn("{task.fields[fps]}"))
-    from rich.console import Console
 
-    # On stderr, like every message: stdout carries the results (tables, JSON).
-    return Progress(*columns, console=Console(stderr=True), transient=False)
+class _StopCloses:
+    """Closes the segmenter a run is waiting on when its ``stop`` is set.
+
+    A stop is read between frames, but a segmenter may hold a frame for seconds: DeepLS
+    loads its model on a thread when the first frame comes, and the frame waits for it.
+    Closed from another thread, a segmenter ends such a wait at once (the call raises
+    :class:`~streamseg.errors.ClosedError`, which :func:`run` counts as the stop); its
+    release completes on the run's thread as that call returns. A watcher thread does the
+    closing; :meth:`end` joins it and raises what a close raised there.
+    """
+
+    def __init__(self, stop: threading.Event | None) -> None:
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._busy: Segmenter | None = None
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if stop is not None:
+            self._thread = threading.Thread(
+                target=self._watch, args=(stop,), name="streamseg-stop", daemon=True
+            )
+            self._thread.start()
+
+    @contextlib.contextmanager
+    def waiting_on(self, segmenter: Segmenter) -> Iterator[None]:
+        """Mark the block as the run waiting on ``segmenter``."""
+        with self._lock:
+            self._busy = segmenter
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy = None
+
+    def _watch(self, stop: threading.Event) -> None:
+        while not self._done.is_set():
+            if not stop.wait(0.05):
+                continue
+            # The lock holds the run at the end of its call: the close completes there.
+            with self._lock:
+                try:
+                    if self._busy is not None:
+                        self._busy.close()
+                except BaseException as err:  # raised again on the run's thread
+                    self._error = err
+                    return
+            self._done.wait(0.05)  # the next segmenter of the frame may start meanwhile
+
+    def end(self) -> BaseException | None:
+        """Stop watching; what a close on the watcher's thread raised, if one did."""
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        return self._error
+
+
+@dataclass
+class _Parts:
+    """What each frame of a run goes through, and where it is counted."""
+
+    segmenters: Mapping[str, Segmenter]
+    sinks: Sequence[Sink]
+    stats: RunStats
+    guard: _StopCloses
+    before_frame: Callable[[Frame], None] | None
+    on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None
+
+    def process(self, frame: Frame, t0: float, live: bool) -> None:
+        """Segment ``frame`` (read at ``t0``), write its masks, count it."""
+        if self.before_frame is not None:
+            t_before = time.perf_counter()
+            self.before_frame(frame)
+            t0 += time.perf_counter() - t_before  # untimed: not in the latency
+        masks = self._segment(frame)
+        self._deliver(frame, masks)
+        if self.on_frame is not None:
+            self.on_frame(frame, masks)
+        done = time.perf_counter()
+        # A live frame's latency counts from its arrival, a file's from its decoding.
+        start = done - (time.monotonic() - frame.timestamp) if live else t0
+        self.stats.latency_ms.add(1000.0 * (done - start))
+        self.stats.frames += 1
+
+    def _segment(self, frame: Frame) -> dict[str, np.ndarray]:
+        masks: dict[str, np.ndarray] = {}
+        for name, seg in self.segmenters.items():
+            method = self.stats.methods[name]
+            if not seg.ready:
+                method.warm_up += 1
+            t1 = time.perf_counter()
+            with self.guard.waiting_on(seg):
+                masks[name] = seg.apply(frame.image, timestamp=frame.timestamp)
+            method.ms.add(1000.0 * (time.perf_counter() - t1))
+        return masks
+
+    def _deliver(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:
+        delivered = False
+        try:
+            for sink in self.sinks:
+                sink.write(frame, masks)
+                delivered = True
+        except BaseException:
+            # A frame an output holds is counted (its mask written, the next output's
+            # disk full): run_stats.json agrees with what is on disk.
+            if delivered:
+                self.stats.frames += 1
+            raise
+
+
+class _Pacer:
+    """Holds each frame of a file until its timestamp, as a camera would deliver it.
+
+    Frames are never read before their time; a slow pipeline just falls behind.
+    """
+
+    def __init__(self, stop: threading.Event | None) -> None:
+        self._stop = stop
+        self._first: tuple[float, float] | None = None  # (timestamp, perf_counter)
+
+    def wait(self, timestamp: float, now: float) -> float | None:
+        """Wait for the frame stamped ``timestamp`` (read at ``now``); the time it is
+        released, or ``None`` if a stop came first."""
+        if self._first is None:
+            self._first = (timestamp, now)
+        due = self._first[1] + timestamp - self._first[0]
+        if due <= now:
+            return now
+        if self._stop is None:
+            time.sleep(due - now)
+        elif self._stop.wait(due - now):  # a stop ends the wait and the run
+            return None
+        return time.perf_counter()
 
 
 def run(
@@ -155,8 +272,7 @@ def run(
     *,
     max_frames: int | None = None,
     stop: threading.Event | None = None,
-    progress: bool = False,
-    description: str = "segmenting",
+    on_progress: ProgressCallback | None = None,
     on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
     before_frame: Callable[[Frame], None] | None = None,
     realtime: bool = False,
@@ -169,9 +285,9 @@ def run(
         segmenters: name → segmenter; each frame goes to all of them.
         sinks: where the masks go; each receives all masks of a frame.
         max_frames: stop after this many frames.
-        stop: set it (from another thread or a signal handler) to stop between frames.
-        progress: show a progress bar on stderr.
-        description: the progress bar's label.
+        stop: set it (from another thread or a signal handler) to stop between frames; a
+            segmenter the run is waiting on (a DeepLS model still loading) is closed.
+        on_progress: told the frames done (see :data:`ProgressCallback`).
         on_frame: called with each frame and its masks after the sinks.
         before_frame: called with each frame before the segmenters see it (untimed).
         realtime: pace a file at its frame rate, as a camera would deliver it (frames
@@ -185,86 +301,68 @@ def run(
         stats = RunStats()
     stats.methods = {name: MethodStats(name) for name in segmenters}
     source.open()
-    total = source.info.frame_count
-    if max_frames is not None:
-        total = min(total, max_frames) if total else max_frames
+    total = _expected_frames(source.info.frame_count, max_frames)
+    live = source.info.is_live
+    pacer = _Pacer(stop) if realtime and not live else None
     started = time.perf_counter()
-    first_stamp: tuple[float, float] | None = None
-    with _progress(total, progress) as bar:
-        task = None
-        if bar is not None:
-            from rich.markup import escape
-
-            # The description names the source file, whose "[...]" rich reads as markup.
-            task = bar.add_task(escape(description), total=total, fps="")
-        try:
-            while max_frames is None or stats.frames < max_frames:
-                if stop is not None and stop.is_set():
+    guard = _StopCloses(stop)
+    parts = _Parts(segmenters, sinks, stats, guard, before_frame, on_frame)
+    if on_progress is not None:
+        on_progress(0, total, 0.0)
+    try:
+        while max_frames is None or stats.frames < max_frames:
+            if stop is not None and stop.is_set():
+                stats.interrupted = True
+                break
+            t0 = time.perf_counter()
+            frame = source.read()
+            if frame is None:
+                # A stop cancels the source's reads, which then end like a stream (a
+                # file that ended as the stop came was read to its end).
+                stopped = stop is not None and stop.is_set()
+                stats.interrupted = stopped and (live or source.cancelled)
+                break
+            if pacer is not None:
+                released = pacer.wait(frame.timestamp, t0)
+                if released is None:
                     stats.interrupted = True
                     break
-                t0 = time.perf_counter()
-                frame = source.read()
-                if frame is None:
-                    # A stop cancels the source's reads, which then end like a stream
-                    # (a file that ended as the stop came was read to its end).
-                    stopped = stop is not None and stop.is_set()
-                    stats.interrupted = stopped and (source.info.is_live or source.cancelled)
-                    break
-                if realtime and not source.info.is_live:
-                    if first_stamp is None:
-                        first_stamp = (frame.timestamp, t0)
-                    due = first_stamp[1] + frame.timestamp - first_stamp[0]
-                    if due > t0:
-                        if stop is not None:
-                            if stop.wait(due - t0):  # a stop ends the wait and the run
-                                stats.interrupted = True
-                                break
-                        else:
-                            time.sleep(due - t0)
-                        t0 = time.perf_counter()
-                arrived = frame.timestamp if source.info.is_live else None
-                if before_frame is not None:
-                    t_before = time.perf_counter()
-                    before_frame(frame)
-                    t0 += time.perf_counter() - t_before  # untimed: not in the latency
-                masks: dict[str, np.ndarray] = {}
-                for name, seg in segmenters.items():
-                    method = stats.methods[name]
-                    if not seg.ready:
-                        method.warm_up += 1
-                    t1 = time.perf_counter()
-                    masks[name] = seg.apply(frame.image, timestamp=frame.timestamp)
-                    method.ms.add(1000.0 * (time.perf_counter() - t1))
-                delivered = False
-                try:
-                    for sink in sinks:
-                        sink.write(frame, masks)
-                        delivered = True
-                except BaseException:
-                    # A frame an output holds is counted (its mask written, the next
-                    # output's disk full): run_stats.json agrees with what is on disk.
-                    if delivered:
-                        stats.frames += 1
-                    raise
-                if on_frame is not None:
-                    on_frame(frame, masks)
-                done = time.perf_counter()
-                start = t0 if arrived is None else done - (time.monotonic() - arrived)
-                stats.latency_ms.add(1000.0 * (done - start))
-                stats.frames += 1
-                if bar is not None and (stats.frames % 10 == 0 or stats.frames == total):
-                    fps = stats.frames / (done - started)
-                    bar.update(task, completed=stats.frames, fps=f"{fps:.1f} fps")
-        except KeyboardInterrupt:
-            stats.interrupted = True
-            log.warning("interrupted after %d frames", stats.frames)
-        finally:
-            stats.seconds = time.perf_counter() - started
-            stats.dropped, stats.reconnects = source.dropped, source.reconnects
-            stats.warning = source.warning
-            for name, seg in segmenters.items():
-                stats.methods[name].extra.update(seg.stats())
+                t0 = released
+            parts.process(frame, t0, live)
+            if on_progress is not None:
+                on_progress(stats.frames, total, time.perf_counter() - started)
+    except KeyboardInterrupt:
+        stats.interrupted = True
+        log.warning("interrupted after %d frames", stats.frames)
+    except ClosedError:
+        if stop is None or not stop.is_set():
+            raise
+        stats.interrupted = True  # the stop closed a segmenter the run was waiting on
+        log.info("stopped while a segmenter was busy, after %d frames", stats.frames)
+    finally:
+        stats.seconds = time.perf_counter() - started
+        _count_source_and_methods(stats, source, segmenters)
+        closing = guard.end()
+    if closing is not None:
+        raise closing
     return stats
+
+
+def _expected_frames(frame_count: int | None, max_frames: int | None) -> int | None:
+    """Frames a run will segment if nothing stops it (``None``: not known)."""
+    if max_frames is None:
+        return frame_count
+    return min(frame_count, max_frames) if frame_count else max_frames
+
+
+def _count_source_and_methods(
+    stats: RunStats, source: FrameSource, segmenters: Mapping[str, Segmenter]
+) -> None:
+    """The source's and the methods' own counters, into ``stats``."""
+    stats.dropped, stats.reconnects = source.dropped, source.reconnects
+    stats.warning = source.warning
+    for name, seg in segmenters.items():
+        stats.methods[name].extra.update(seg.stats())
 
 
 def _absolute(config: RunConfig) -> RunConfig:
@@ -307,7 +405,7 @@ def run_config(
     config: RunConfig,
     *,
     stop: threading.Event | None = None,
-    progress: bool = False,
+    on_progress: ProgressCallback | None = None,
     sinks: Sequence[Sink] = (),
     on_frame: Callable[[Frame, Mapping[str, np.ndarray]], None] | None = None,
     on_open: Callable[[FrameSource], None] | None = None,
@@ -321,8 +419,8 @@ def run_config(
 
     Args:
         config: the resolved run configuration.
-        stop: an event that stops the run between frames.
-        progress: show a progress bar.
+        stop: an event that stops the run between frames (see :func:`run`).
+        on_progress: told the frames done (see :data:`ProgressCallback`).
         sinks: extra sinks (e.g. a callback) besides those of ``config.outputs``.
         on_frame: called with each frame and its masks.
         on_open: called with the opened source (e.g. to let a signal handler cancel it).
@@ -334,8 +432,6 @@ def run_config(
     Raises:
         StreamsegError: bad source, method, output or model (nothing is left half-written).
     """
-    from streamseg.fileio import atomic_write, ensure_writable_dir
-    from streamseg.registry import create
     from streamseg.sources import open_source
 
     methods = [m.name for m in config.methods]
@@ -352,33 +448,25 @@ def run_config(
             stack.enter_context(source)
             if on_open is not None:
                 on_open(source)
-            fps = config.outputs.fps or source.info.fps or 25.0
             config = _with_source_fps(config, source.info.fps)
-            segmenters = {
-                m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods
-            }
+            segmenters = _create_segmenters(stack, config)
             if segmenters_out is not None:
                 segmenters_out.update(segmenters)
+            fps = config.outputs.fps or source.info.fps or 25.0
             live = source.info.is_live
-            opened = open_outputs(
-                stack, config.outputs, methods, fps, policy=policy, live=live, extra=sinks
-            )
+            opened = open_outputs(stack, config.outputs, methods, fps, policy, live, sinks)
             config = dataclasses.replace(config, outputs=opened.outputs)
             dirs = opened.dirs
-            resolved = dump_config(_absolute(config)).encode()
-            for d in dirs:
-                ensure_writable_dir(d)
-                atomic_write(d / "run.yaml", resolved)
+            _write_run_yaml(dirs, config)
             run(
                 source,
                 segmenters,
                 opened.sinks,
                 max_frames=config.max_frames,
                 stop=stop,
-                progress=progress,
+                on_progress=on_progress,
                 on_frame=on_frame,
                 realtime=config.source.realtime,
-                description=f"{', '.join(methods)} on {Path(config.source.uri).name}",
                 stats=stats,
             )
     except Exception as err:
@@ -386,10 +474,9 @@ def run_config(
         # checkpoint or a video that cannot be finalised end the run too). A stream lost
         # for good still leaves its outputs and their statistics; a failure to write
         # those must not hide the error itself.
-        if dirs:
-            stats.error = str(err)
-            with contextlib.suppress(Exception):
-                _write_stats(dirs, stats)
+        stats.error = str(err)
+        with contextlib.suppress(Exception):
+            _write_stats(dirs, stats)
         raise
     _write_stats(dirs, stats)
     return stats
@@ -443,6 +530,23 @@ def _open_unless_stopped(source: FrameSource, stop: threading.Event | None) -> b
     if failure:
         raise failure[0]
     return True
+
+
+def _create_segmenters(stack: contextlib.ExitStack, config: RunConfig) -> dict[str, Segmenter]:
+    """The run's segmenters by name, closed by ``stack``."""
+    from streamseg.registry import create
+
+    return {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
+
+
+def _write_run_yaml(dirs: Sequence[Path], config: RunConfig) -> None:
+    """The resolved configuration in every output folder, runnable from any folder."""
+    from streamseg.fileio import atomic_write, ensure_writable_dir
+
+    resolved = dump_config(_absolute(config)).encode()
+    for d in dirs:
+        ensure_writable_dir(d)
+        atomic_write(d / "run.yaml", resolved)
 
 
 def _write_stats(dirs: Sequence[Path], stats: RunStats) -> None:

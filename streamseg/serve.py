@@ -33,7 +33,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -697,38 +697,3 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def status_table(statuses: Sequence[Mapping[str, Any]]) -> Any:
-    """A rich table of stream statuses (the terminal view of ``streamseg serve``)."""
-    from rich.table import Table
-
-    table = Table(title="streams", title_justify="left")
-    for col in (
-        "stream",
-        "state",
-        "frames",
-        "fps",
-        "p99 ms",
-        "dropped",
-        "reconnects",
-        "model",
-        "restarts",
-        "error",
-    ):
-        table.add_column(col, justify="left" if col in ("stream", "state", "error") else "right")
-    for s in statuses:
-        p99 = s.get("latency_ms_p99")
-        table.add_row(
-            str(s.get("name")),
-            str(s.get("state")),
-            str(s.get("frames", 0)),
-            f"{s.get('fps', 0):.1f}",
-            "–" if p99 is None or p99 != p99 else f"{p99:.1f}",  # none yet, or NaN
-            str(s.get("dropped", 0)),
-            str(s.get("reconnects", 0)),
-            "–" if s.get("model_version") is None else f"v{s['model_version']}",
-            str(s.get("restarts", 0)),
-            str(s.get("error") or ""),
-        )
-    return table

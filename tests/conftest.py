@@ -14,9 +14,11 @@ import logging
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,6 +63,25 @@ def _streamseg_logger() -> Iterator[None]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def slow_deepls_start_up(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """DeepLS's start-up waits until its segmenter is closed, as a slow one would (torch's
+    import and the export take seconds); the event is set once a start-up began."""
+    from streamseg.segmenters.deepls.segmenter import _StartUp
+
+    load = _StartUp._load
+    loading = threading.Event()
+
+    def slow_load(self: _StartUp) -> Any:
+        loading.set()
+        self._stop.wait(20)  # the lifeline's stop: set when the segmenter is closed
+        self._stage()  # closed: the start-up is abandoned here
+        return load(self)
+
+    monkeypatch.setattr(_StartUp, "_load", slow_load)
+    return loading
 
 
 @pytest.fixture(scope="session")

@@ -415,6 +415,29 @@ def test_after_a_stop_signals_are_ignored_until_main_returns_the_callers_handler
         signal.signal(signal.SIGINT, before)
 
 
+def test_a_signal_while_deepls_starts_ends_the_run_at_once(
+    tmp_path: Path, capsys, slow_deepls_start_up
+):
+    # The stop closes the segmenter that is still loading: the run ends interrupted
+    # (130), its outputs finalised, rather than after the model loaded.
+    import threading
+
+    def interrupt() -> None:
+        if slow_deepls_start_up.wait(60):
+            # To the main thread, as a terminal's Ctrl-C comes: a signal this thread sent
+            # the process may be taken by this thread, and the waiting main thread would
+            # only see it when it next runs.
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    masks = tmp_path / "m"
+    args = ["run", "-s", "synthetic:frames=50,size=64x48", "-m", "mog2,deepls"]
+    assert main([*args, "--masks", str(masks), "--no-progress"]) == 130
+    assert "stopped by signal after 0 frames; outputs are complete" in capsys.readouterr().err
+    stats = json.loads((masks / "run_stats.json").read_text())
+    assert stats["interrupted"] and stats["error"] is None
+
+
 def test_python_dash_m(tmp_path: Path):
     out = subprocess.run(
         [sys.executable, "-m", "streamseg", "list"],

@@ -76,6 +76,27 @@ def test_keyboard_interrupt_is_a_clean_stop():
     assert stats.frames == 7 and stats.interrupted
 
 
+def test_a_stop_while_a_segmenter_starts_closes_it_and_ends_the_run(slow_deepls_start_up):
+    from streamseg.errors import ClosedError
+    from streamseg.segmenters.deepls.segmenter import DeepLS
+
+    loading = slow_deepls_start_up
+    stop = threading.Event()
+
+    def stop_once_loading() -> None:
+        if loading.wait(20):
+            stop.set()
+
+    threading.Thread(target=stop_once_loading, daemon=True).start()
+    seg = ss.create("deepls", **DeepLS._unit_test_params())
+    with ss.open_source("synthetic:frames=20,size=64x48") as src, seg:
+        stats = ss.run(src, {"deepls": seg}, [], stop=stop)
+    # The run did not wait for the model: the stop closed the segmenter it waited on.
+    assert stats.interrupted and stats.frames == 0
+    with pytest.raises(ClosedError):
+        seg.apply(np.zeros((48, 64, 3), np.uint8))
+
+
 def test_run_config_writes_resolved_config_and_stats(tmp_path: Path):
     cfg = run_config_from_dict(
         {
