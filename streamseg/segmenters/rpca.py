@@ -38,17 +38,21 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from streamseg.errors import TrainerError
 from streamseg.params import check
 from streamseg.segmenters.base import MAX_THREADS, Segmenter
 from streamseg.segmenters.masking import MaskRule, residual_score
 from streamseg.segmenters.preprocess import processing_size, to_processing
 from streamseg.segmenters.registration import register
+from streamseg.segmenters.worker import Worker
 from streamseg.window import FrameWindow
 
 __all__ = ["PCPResult", "pcp", "svt", "RPCA"]
 
 log = logging.getLogger(__name__)
+
+#: Seconds a reset or a close waits for a window solve in flight; one still running
+#: after that is left to end alone (its result belongs to the old generation).
+_SOLVE_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -301,6 +305,14 @@ class RPCA(Segmenter):
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)
         self._lock = threading.Lock()
+        # Async window solves, on the lifeline: joined at interpreter exit, abandoned
+        # (its stop) on close.
+        self._solver = Worker(
+            "streamseg-rpca",
+            "rpca: window solve failed",
+            spawn=self._lifeline.start,
+            stop=self._lifeline.stop,
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -310,8 +322,7 @@ class RPCA(Segmenter):
             TrainerError: a window solve failed since the last frame (the state is reset
                 all the same).
         """
-        self._wait_solver()
-        pending = getattr(self, "_error", None)
+        self._solver.join(_SOLVE_WAIT_S)
         c = self.config
         self._window = FrameWindow(c.window, c.stride, c.interval)
         self._size: tuple[int, int] | None = None
@@ -319,13 +330,10 @@ class RPCA(Segmenter):
         self._since_refresh = 0
         self._solved_version = -1
         self._warm: tuple[dict[float, int], PCPResult] | None = None
-        self._solver: threading.Thread | None = None
-        self._error: BaseException | None = None
         self._generation = getattr(self, "_generation", 0) + 1
         self.solves = 0
         self.solve_ms_total = 0.0
-        if pending is not None:
-            raise TrainerError(f"rpca: window solve failed: {pending}") from pending
+        self._solver.check()  # a solve that failed since the last frame (the state is new)
 
     # -- the split of one frame ------------------------------------------------------------
 
@@ -358,7 +366,7 @@ class RPCA(Segmenter):
             return (v - basis @ coef).reshape(x.shape).astype(np.float32)
 
     def _predict_one(self, image: np.ndarray) -> np.ndarray:
-        self._raise_pending()
+        self._solver.check()
         residual = self._residual(self._prepare(image))
         if residual is None:
             return np.zeros(image.shape[:2], np.uint8)
@@ -374,7 +382,7 @@ class RPCA(Segmenter):
     # -- learning the basis ----------------------------------------------------------------
 
     def _learn_one(self, image: np.ndarray) -> None:
-        self._raise_pending()
+        self._solver.check()
         x = self._prepare(image)
         # Timestamps only when sampling by time: the warm start matches a window's frames
         # to the last solve's by them, and push positions are unique where times may not be.
@@ -387,25 +395,13 @@ class RPCA(Segmenter):
             return
         if self.config.mode == "sync":
             self._solve(self._window.snapshot(), self._window.timestamps(), self._generation)
-        elif self._solver is None or not self._solver.is_alive():
-            # On the lifeline: joined at interpreter exit, abandoned (``stop``) on close.
-            self._solver = self._lifeline.start(
-                self._solve_guarded,
-                self._window.snapshot(),
-                self._window.timestamps(),
-                self._generation,
-                name="streamseg-rpca",
-            )
+        elif not self._solver.alive:
+            stamps = self._window.timestamps()
+            self._solver.start(self._solve, self._window.snapshot(), stamps, self._generation)
         else:
             return
         self._since_refresh = 0
         self._solved_version = self._window.version
-
-    def _solve_guarded(self, frames: np.ndarray, stamps: np.ndarray, generation: int) -> None:
-        try:
-            self._solve(frames, stamps, generation)
-        except BaseException as err:  # surfaced on the caller's thread at the next frame
-            self._error = err
 
     def _solve(self, frames: np.ndarray, stamps: np.ndarray, generation: int) -> None:
         with _blas_threads(self.config.blas_threads):
@@ -433,9 +429,9 @@ class RPCA(Segmenter):
             tol=self.config.tol,
             max_iter=self.config.max_iter,
             warm=warm,
-            should_stop=self._lifeline.stop.is_set,
+            should_stop=self._solver.stop.is_set,
         )
-        if self._lifeline.stop.is_set():
+        if self._solver.stop.is_set():
             return  # closed meanwhile: an unfinished solve is no basis
         u, sigma, vt = np.linalg.svd(result.low_rank, full_matrices=False)
         rank = int(np.count_nonzero(sigma > 1e-6 * max(sigma[0], 1e-12))) if sigma.size else 0
@@ -449,20 +445,6 @@ class RPCA(Segmenter):
         self.solves += 1
         self.solve_ms_total += 1000 * (time.perf_counter() - t0)
         log.debug("rpca: window of %d solved in %d iterations, rank %d", n, result.iterations, rank)
-
-    def _raise_pending(self) -> None:
-        if self._error is not None:
-            err, self._error = self._error, None
-            raise TrainerError(f"rpca: window solve failed: {err}") from err
-
-    def _wait_solver(self) -> None:
-        solver = getattr(self, "_solver", None)
-        if solver is not None and solver.is_alive():
-            solver.join(timeout=30.0)
-            if solver.is_alive():
-                # Its result is discarded (the generation moved on); the daemon thread
-                # ends with its solve, or with the process.
-                log.warning("rpca: a window solve still runs after 30 s; left to finish alone")
 
     @property
     def ready(self) -> bool:
@@ -486,5 +468,5 @@ class RPCA(Segmenter):
         }
 
     def _close(self) -> None:
-        self._wait_solver()
-        self._raise_pending()  # a solve that failed after the last frame
+        self._solver.join(_SOLVE_WAIT_S)
+        self._solver.check()  # a solve that failed after the last frame

@@ -22,7 +22,8 @@ step with the frames and seeded: reproducible bit for bit, for tests and scores.
 
 Failures in the trainer thread are kept and re-raised on the caller's thread at
 the next frame as :class:`~streamseg.errors.TrainerError`; :meth:`OnlineLearner.close`
-sets a stop event and joins within a timeout.
+sets a stop event and joins within a timeout (the thread is a
+:class:`~streamseg.segmenters.worker.Worker`).
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from streamseg.errors import TrainerError
 from streamseg.segmenters.deepls.augment import paste_objects
 from streamseg.segmenters.deepls.context import window_context
+from streamseg.segmenters.worker import Worker
 from streamseg.window import FrameWindow
 
 if TYPE_CHECKING:  # for the annotation only
@@ -133,7 +134,6 @@ class OnlineLearner:
         self.threads = threads
         self.max_steps_per_s = max_steps_per_s
         self.paste = paste
-        self._spawn = spawn
         self.stats = OnlineStats(
             steps=trainer.steps, started=time.monotonic(), steps_at_start=trainer.steps
         )
@@ -141,11 +141,9 @@ class OnlineLearner:
         self._since_publish = 0
         self._last_publish = time.monotonic()
         self._paused = threading.Event()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self._reported = False
+        self._worker = Worker(
+            "streamseg-trainer", f"{name}: the online trainer failed", spawn=spawn, sticky=True
+        )
 
     # -- the caller's side ------------------------------------------------------------------
 
@@ -160,18 +158,12 @@ class OnlineLearner:
                 try:
                     self._round()
                 except Exception as err:  # reported as the thread's failures are
-                    self._error = err
+                    self._worker.fail(err)
                     self.check()
             return
-        if self._thread is None:
-            if self._spawn is not None:
-                self._thread = self._spawn(self._run, name="streamseg-trainer")
-            else:
-                self._thread = threading.Thread(
-                    target=self._run, name="streamseg-trainer", daemon=True
-                )
-                self._thread.start()
-        self._wake.set()
+        if not self._worker.started:
+            self._worker.start(self._run)
+        self._worker.wake()
 
     def check(self, unreported_only: bool = False) -> None:
         """Re-raise a failure of the trainer on the caller's thread.
@@ -184,13 +176,7 @@ class OnlineLearner:
                 after the last frame must not end a run as a success, one already
                 reported need not be raised twice).
         """
-        if self._error is None or (unreported_only and self._reported):
-            return
-        self._reported = True
-        err = self._error
-        raise TrainerError(
-            f"{self.name}: the online trainer failed: {type(err).__name__}: {err}"
-        ) from err
+        self._worker.check(unreported_only=unreported_only)
 
     def pause(self, paused: bool) -> None:
         """Freeze (``True``) or resume training; inference goes on with the current model."""
@@ -201,16 +187,11 @@ class OnlineLearner:
 
     def close(self, timeout: float = 10.0) -> None:
         """Stop the thread (between steps) and join it within ``timeout``. Idempotent."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("deepls: trainer thread did not stop within %.1f s", timeout)
+        self._worker.close(timeout)
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.alive
 
     # -- the trainer's side -----------------------------------------------------------------
 
@@ -220,7 +201,7 @@ class OnlineLearner:
         batch = self.window.snapshot()
         context = window_context(batch, self.trainer.model_config.context)
         for _ in range(self.steps_per_round):
-            if self._stop.is_set():
+            if self._worker.stop.is_set():
                 return
             # New objects every step; the context stays the window's own (see augment).
             frames = paste_objects(batch, self.trainer.rng, self.paste) if self.paste else batch
@@ -260,17 +241,17 @@ class OnlineLearner:
             torch.set_num_threads(self.threads)
 
     def _run(self) -> None:
+        stop = self._worker.stop
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 if self._paused.is_set() or len(self.window) < self.min_frames:
-                    self._wake.wait(0.05)
-                    self._wake.clear()
+                    self._worker.sleep(0.05)
                     continue
                 started = time.monotonic()
                 self._round()
                 if self.max_steps_per_s > 0:
                     budget = self.steps_per_round / self.max_steps_per_s
-                    self._stop.wait(max(0.0, budget - (time.monotonic() - started)))
-        except BaseException as err:  # surfaced by check() on the caller's thread
-            self._error = err
+                    stop.wait(max(0.0, budget - (time.monotonic() - started)))
+        except BaseException as err:  # the worker keeps it; check() raises it on the caller's
             log.error("%s: online trainer stopped: %s", self.name, err)
+            raise

@@ -316,7 +316,7 @@ def test_a_trainer_failure_after_the_last_frame_fails_close(monkeypatch):
     while seg.stats()["train_steps"] == 0 and time.monotonic() < deadline:
         time.sleep(0.01)  # a step that succeeded first: the statistics must keep it
     armed = True  # the trainer goes on stepping on the window after the last frame
-    while seg._learner._error is None and time.monotonic() < deadline:
+    while seg._learner._worker.error is None and time.monotonic() < deadline:
         time.sleep(0.01)
     with pytest.raises(TrainerError, match="disk on fire"):
         seg.close()
