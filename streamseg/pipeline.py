@@ -305,8 +305,7 @@ def run(
     live = source.info.is_live
     pacer = _Pacer(stop) if realtime and not live else None
     started = time.perf_counter()
-    guard = _StopCloses(stop)
-    parts = _Parts(segmenters, sinks, stats, guard, before_frame, on_frame)
+    parts = _Parts(segmenters, sinks, stats, _StopCloses(stop), before_frame, on_frame)
     if on_progress is not None:
         on_progress(0, total, 0.0)
     try:
@@ -342,7 +341,7 @@ def run(
     finally:
         stats.seconds = time.perf_counter() - started
         _count_source_and_methods(stats, source, segmenters)
-        closing = guard.end()
+        closing = parts.guard.end()
     if closing is not None:
         raise closing
     return stats
