@@ -37,8 +37,8 @@ HIGH = ("config", "registry", "pipeline", "outputs", "serve", "cli", "evaluation
 #: Where a method may be named: the methods themselves, the registry (its typed
 #: overloads), and the DeepLS family's shipped weights (keyed by its net family).
 NAMING = ("segmenters", "registry", "models")
-#: Modules whose functions stay short (the frame loop, and the outputs' checks).
-SHORT = ("pipeline", "outputs")
+#: Modules whose functions stay short (the frame loop, the outputs' checks, supervision).
+SHORT = ("pipeline", "outputs", "serve")
 
 
 def _module_name(path: Path) -> str:
@@ -164,6 +164,34 @@ def test_only_the_cli_talks_to_the_terminal():
         if _top(module) not in ("cli", "__main__")
     }
     assert not {m: t for m, t in talking.items() if t}
+
+
+def test_nothing_of_the_library_imports_the_cli():
+    """The CLI is the top: serve, the pipeline and the rest are used by it, never the
+    other way (``__main__`` only starts it)."""
+    importing = {
+        module: sorted(t for t in _internal(targets) if _top(t) == "cli")
+        for module, targets in GRAPH.items()
+        if _top(module) not in ("cli", "__main__")
+    }
+    assert not {m: t for m, t in importing.items() if t}
+
+
+def test_serve_needs_no_ray_to_read_its_configuration():
+    """Ray is imported where actors start (``serve.connect``), never at the top of a module:
+    a cameras file is checked, and the package imported, without the [ray] extra."""
+    for module, path in MODULES.items():
+        if _top(module) != "serve":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = set().union(
+            *(
+                _targets(module, node)
+                for node in tree.body
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+            )
+        )
+        assert not {t for t in top if t.split(".")[0] == "ray"}, module
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if _top(m) in SHORT])
