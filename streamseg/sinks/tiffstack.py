@@ -104,9 +104,7 @@ class TiffStackWriter:
         self._partial = self.path.with_name(f".{self.path.name}.partial")
         kwargs = self._format(description)
         try:
-            self._map = tifffile.memmap(
-                self._partial, shape=info.shape, dtype=self.dtype, **kwargs
-            )
+            self._map = tifffile.memmap(self._partial, shape=info.shape, dtype=self.dtype, **kwargs)
         except OSError as err:
             self._partial.unlink(missing_ok=True)
             raise SinkError(f"{self.path}: cannot write ({err.strerror or err})") from None

@@ -339,4 +339,3 @@ class TiffStack:
 def open_stack(path: str | Path, **kwargs: Any) -> TiffStack:
     """Open a TIFF stack (see :class:`TiffStack`); use it as a context manager."""
     return TiffStack(path, **kwargs)
-

@@ -71,7 +71,9 @@ def test_a_single_image_is_a_one_frame_stack(tmp_path):
 
 def test_channels_and_rgb_are_refused_with_a_reason(tmp_path):
     tifffile.imwrite(
-        tmp_path / "tc.tif", np.zeros((3, 2, 8, 8), np.uint16), imagej=True,
+        tmp_path / "tc.tif",
+        np.zeros((3, 2, 8, 8), np.uint16),
+        imagej=True,
         metadata={"axes": "TCYX"},
     )
     with pytest.raises(SourceError, match="one plane per frame"):
