@@ -148,11 +148,58 @@ class SyntheticScene:
             objects.append(_Object(texture, shape, start, velocity, stop))
         return background.astype(np.float32), phase.astype(np.float32), objects
 
+    def _placements(self, t: int) -> list[tuple[_Object, tuple[slice, slice], tuple[slice, slice]]]:
+        """Each object on screen at frame ``t``: (object, its frame slices, its own slices)."""
+        h, w = self.height, self.width
+        out = []
+        for obj in self._model[2]:
+            y, x = obj.position(t)
+            oh, ow = obj.shape.shape
+            # Objects wrap around: they leave on one side and come back in on the other.
+            y0 = int(round(y)) % (h + oh) - oh
+            x0 = int(round(x)) % (w + ow) - ow
+            ys, xs = slice(max(0, y0), min(h, y0 + oh)), slice(max(0, x0), min(w, x0 + ow))
+            if ys.start >= ys.stop or xs.start >= xs.stop:
+                out.append((obj, (ys, xs), (slice(0, 0), slice(0, 0))))
+                continue
+            out.append(
+                (
+                    obj,
+                    (ys, xs),
+                    (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0)),
+                )
+            )
+        return out
+
+    def boxes(self, t: int) -> list[tuple[int, int, int, int] | None]:
+        """Each object's box ``(x, y, w, h)`` in frame ``t`` (``None``: off screen), in the
+        order of the objects; the stopping one is the third (index 2).
+
+        Example:
+            >>> scene = SyntheticScene(width=64, height=48, frames=10, seed=1)
+            >>> truth = scene.render(3)[1]
+            >>> x, y, w, h = next(b for b in scene.boxes(3) if b is not None)
+            >>> bool(truth[y : y + h, x : x + w].any())
+            True
+        """
+        if not 0 <= t < self.frames:
+            raise IndexError(f"frame {t} outside 0..{self.frames - 1}")
+        out: list[tuple[int, int, int, int] | None] = []
+        for obj, (ys, xs), sub in self._placements(t):
+            shape = obj.shape[sub]
+            if not shape.any():
+                out.append(None)
+                continue
+            rows, cols = np.flatnonzero(shape.any(axis=1)), np.flatnonzero(shape.any(axis=0))
+            y0, x0 = ys.start + int(rows[0]), xs.start + int(cols[0])
+            out.append((x0, y0, int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1))
+        return out
+
     def render(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``t`` as ``(BGR uint8 H×W×3, ground truth uint8 H×W with 0/255)``."""
         if not 0 <= t < self.frames:
             raise IndexError(f"frame {t} outside 0..{self.frames - 1}")
-        background, phase, objects = self._model
+        background, phase, _ = self._model
         h, w = self.height, self.width
         # Slow drift of illumination: a few percent over ~10 s, as clouds or auto-exposure do.
         gain = 1.0 + 0.06 * math.sin(2 * math.pi * t / 250.0)
@@ -164,17 +211,10 @@ class SyntheticScene:
         ripple = 14.0 * np.sin(0.45 * xx + 0.25 * yy - 0.5 * t + phase)
         image[rows, cols] += ripple[..., None]
         truth = np.zeros((h, w), np.uint8)
-        for obj in objects:
-            y, x = obj.position(t)
-            oh, ow = obj.shape.shape
-            # Objects wrap around: they leave on one side and come back in on the other.
-            y0 = int(round(y)) % (h + oh) - oh
-            x0 = int(round(x)) % (w + ow) - ow
-            ys, xs = slice(max(0, y0), min(h, y0 + oh)), slice(max(0, x0), min(w, x0 + ow))
-            if ys.start >= ys.stop or xs.start >= xs.stop:
-                continue
-            sub = (slice(ys.start - y0, ys.stop - y0), slice(xs.start - x0, xs.stop - x0))
+        for obj, (ys, xs), sub in self._placements(t):
             shape = obj.shape[sub]
+            if not shape.size:
+                continue
             image[ys, xs][shape] = obj.texture[sub][shape] * gain
             truth[ys, xs][shape] = 255
         if self.noise > 0:
