@@ -99,16 +99,9 @@ def mean_after_first(ms: Timings) -> float:
 
 def int8_model(checkpoint: Path, video: Path, out: Path) -> Path:
     """``checkpoint`` as an int8 ONNX file calibrated on ``video`` (as users do on their camera)."""
-    from streamseg.segmenters.deepls.checkpoint import load_checkpoint
-    from streamseg.segmenters.deepls.model import model_from_checkpoint
-    from streamseg.segmenters.deepls.onnx import checkpoint_bytes, write_onnx
-    from streamseg.segmenters.deepls.quantize import calibrate_on, quantize_int8
+    from streamseg.segmenters.deepls.export import export_model
 
-    ckpt = load_checkpoint(checkpoint)
-    net, model = model_from_checkpoint(ckpt, str(checkpoint))
-    data = checkpoint_bytes(ckpt, net, model)
-    inputs = calibrate_on(video, net, ckpt.size, ckpt.context)
-    return write_onnx(quantize_int8(data, inputs, video.name), out)
+    return export_model(checkpoint, out, int8=True, calibrate=video)
 
 
 def make_segmenter(name: str, params: dict[str, Any], video: Path, out: Path) -> ss.Segmenter:

@@ -22,10 +22,7 @@ from _common import run_tool
 from streamseg.evaluation.benchmark import benchmark
 from streamseg.evaluation.cdnet import find_sequences
 from streamseg.jsonout import dumps
-from streamseg.segmenters.deepls.checkpoint import load_checkpoint
-from streamseg.segmenters.deepls.model import model_from_checkpoint
-from streamseg.segmenters.deepls.onnx import checkpoint_bytes, write_onnx
-from streamseg.segmenters.deepls.quantize import calibrate_on, quantize_int8
+from streamseg.segmenters.deepls.export import export_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,23 +43,19 @@ def main(argv: list[str] | None = None) -> int:
         from streamseg.models import builtin_checkpoint
 
         args.model = str(builtin_checkpoint("unet"))
-    ckpt = load_checkpoint(args.model)
-    net, model = model_from_checkpoint(ckpt, args.model)
-    # As `streamseg export` does: a two-pass model is exported and calibrated with its
-    # clip's stored median/MAD.
-    context = ckpt.context
-    float_bytes = checkpoint_bytes(ckpt, net, model)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        # As `streamseg export` does: a two-pass model is exported and calibrated with its
+        # clip's stored median/MAD.
+        float32 = export_model(args.model, Path(tmp) / "float32.onnx")
         for _, seq in find_sequences(args.path):
-            inputs = calibrate_on(args.calibrate or seq.input_dir, net, ckpt.size, context)
+            clip = args.calibrate or seq.input_dir
             files = {
-                "float32": write_onnx(float_bytes, Path(tmp) / "float32.onnx"),
-                "int8": write_onnx(
-                    quantize_int8(float_bytes, inputs, args.calibrate or seq.name),
-                    Path(tmp) / "int8.onnx",
+                "float32": float32,
+                "int8": export_model(
+                    args.model, Path(tmp) / "int8.onnx", int8=True, calibrate=clip
                 ),
             }
             row: dict[str, object] = {"sequence": seq.name}

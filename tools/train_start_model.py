@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from streamseg.registry import method_config, method_overrides
-    from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
+    from streamseg.segmenters.deepls.checkpoint import save_checkpoint
     from streamseg.segmenters.deepls.context import window_context
     from streamseg.segmenters.deepls.train import Trainer, sample_indices
+    from streamseg.segmenters.deepls.twopass import model_checkpoint
     from streamseg.segmenters.preprocess import processing_size, to_processing
     from streamseg.sources.synthetic import SyntheticScene
 
@@ -123,12 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             "train": dataclasses.asdict(trainer.config),
         }
         out = Path(args.out) / filename
-        save_checkpoint(
-            Checkpoint(
-                dataclasses.asdict(cfg.net), size, cfg.mask, trainer.eval_model().state_dict(), meta
-            ),
-            out,
-        )
+        save_checkpoint(model_checkpoint(trainer, cfg, size, meta), out)
         print(
             f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB) in {time.perf_counter() - t0:.0f} s",
             file=sys.stderr,

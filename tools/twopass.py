@@ -47,32 +47,19 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def one(seq: Any, params: dict[str, Any], tmp: Path, threads: int) -> dict[str, Any]:
-    import dataclasses
-
     import torch
 
     import streamseg as ss
     from streamseg.evaluation.cdnet import evaluate_folder
     from streamseg.registry import method_config
-    from streamseg.segmenters.deepls.checkpoint import Checkpoint, save_checkpoint
-    from streamseg.segmenters.deepls.train import collect_clip, train_frames
-    from streamseg.segmenters.preprocess import processing_size
+    from streamseg.segmenters.deepls.checkpoint import save_checkpoint
+    from streamseg.segmenters.deepls.twopass import train_clip
     from streamseg.sinks import PngMaskSink
 
     cfg = method_config("deepls", params)
     torch.set_num_threads(threads)
-    with ss.open_source(seq.input_dir) as src:
-        frames, _ = collect_clip(
-            src, max(cfg.train.pool, cfg.train.frames), cfg.area, cfg.net.colour
-        )
-        size = processing_size(src.info.height, src.info.width, cfg.area)
-    t0 = time.perf_counter()
-    trainer, report = train_frames(frames, cfg.net, cfg.train, seed=cfg.seed, threads=threads)
-    train_s = time.perf_counter() - t0
-    model = tmp / f"{seq.name}.pt"
-    meta = {} if report.context is None else {"context": torch.from_numpy(report.context)}
-    state = trainer.eval_model().state_dict()
-    save_checkpoint(Checkpoint(dataclasses.asdict(cfg.net), size, cfg.mask, state, meta), model)
+    trained = train_clip(seq.input_dir, cfg, threads=threads, rpca=False)
+    model = save_checkpoint(trained.checkpoint, tmp / f"{seq.name}.pt")
     masks = tmp / seq.name
     with (
         ss.open_source(seq.input_dir) as src,
@@ -81,12 +68,13 @@ def one(seq: Any, params: dict[str, Any], tmp: Path, threads: int) -> dict[str, 
     ):
         stats = ss.run(src, {"deepls": seg}, [sink])
     scores = evaluate_folder(seq, masks)
+    size = trained.size
     return {
         "sequence": seq.name,
         "f_measure": scores.f_measure,
         "recall": scores.recall,
         "precision": scores.precision,
-        "train_s": train_s,
+        "train_s": trained.report.seconds,
         "ms_per_frame": stats.methods["deepls"].ms_mean,
         "size": f"{size[1]}x{size[0]}",
     }
