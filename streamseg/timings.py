@@ -70,4 +70,6 @@ class Timings:
         """The ``q``-th percentile (0–100; NaN before any value)."""
         if not self._count:
             return float("nan")
-        return float(np.percentile(np.frombuffer(self._sample, np.float64), q))
+        # A copy first: a view would pin the array, and an add() from the run's thread
+        # meanwhile (a /metrics scrape reads a running run's timings) would fail.
+        return float(np.percentile(np.frombuffer(self._sample[:], np.float64), q))

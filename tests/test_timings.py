@@ -36,3 +36,32 @@ def test_empty():
     t = Timings()
     assert len(t) == 0 and t.first is None
     assert math.isnan(t.mean) and math.isnan(t.percentile(99))
+
+
+def test_percentiles_can_be_read_while_another_thread_adds():
+    import threading
+
+    timings = Timings(capacity=200_000)
+    for i in range(100_000):
+        timings.add(float(i))
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def add() -> None:
+        try:
+            i = 0
+            while not done.is_set():
+                timings.add(float(i))
+                i += 1
+        except BaseException as err:  # BufferError while a reader held the array
+            errors.append(err)
+
+    writer = threading.Thread(target=add)
+    writer.start()
+    try:
+        for _ in range(30):
+            timings.percentile(99)
+    finally:
+        done.set()
+        writer.join()
+    assert errors == []
