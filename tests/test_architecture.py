@@ -37,8 +37,9 @@ HIGH = ("config", "registry", "pipeline", "outputs", "serve", "cli", "evaluation
 #: Where a method may be named: the methods themselves, the registry (its typed
 #: overloads), and the DeepLS family's shipped weights (keyed by its net family).
 NAMING = ("segmenters", "registry", "models")
-#: Modules whose functions stay short (the frame loop, the outputs' checks, supervision).
-SHORT = ("pipeline", "outputs", "serve")
+#: Modules whose functions stay short (the frame loop, the outputs' checks, supervision,
+#: the commands).
+SHORT = ("pipeline", "outputs", "serve", "cli")
 
 
 def _module_name(path: Path) -> str:
