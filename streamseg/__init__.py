@@ -37,8 +37,9 @@ if TYPE_CHECKING:
         StreamsegError,
         TrainerError,
     )
+    from streamseg.events import EventConfig, EventDetector, ZoneConfig
     from streamseg.frame import Frame, SourceInfo
-    from streamseg.pipeline import RunStats, run, run_config
+    from streamseg.pipeline import RunStats, run, run_config, watch
     from streamseg.registry import available, create, register
     from streamseg.segmenters.base import Segmenter
     from streamseg.sources import FrameSource, SyntheticScene, open_source
@@ -50,6 +51,8 @@ __all__ = [
     "ConcurrentUseError",
     "ConfigError",
     "EvaluationError",
+    "EventConfig",
+    "EventDetector",
     "Frame",
     "FrameError",
     "FrameSource",
@@ -66,6 +69,7 @@ __all__ = [
     "StreamsegError",
     "SyntheticScene",
     "TrainerError",
+    "ZoneConfig",
     "available",
     "create",
     "load_config",
@@ -73,6 +77,7 @@ __all__ = [
     "register",
     "run",
     "run_config",
+    "watch",
 ]
 
 #: The module of each public name. They are imported when first used, not with the
@@ -83,6 +88,8 @@ _EXPORTS = {
     "ConcurrentUseError": "streamseg.errors",
     "ConfigError": "streamseg.errors",
     "EvaluationError": "streamseg.errors",
+    "EventConfig": "streamseg.events",
+    "EventDetector": "streamseg.events",
     "Frame": "streamseg.frame",
     "FrameError": "streamseg.errors",
     "FrameSource": "streamseg.sources",
@@ -99,6 +106,7 @@ _EXPORTS = {
     "StreamsegError": "streamseg.errors",
     "SyntheticScene": "streamseg.sources",
     "TrainerError": "streamseg.errors",
+    "ZoneConfig": "streamseg.events",
     "available": "streamseg.registry",
     "create": "streamseg.registry",
     "load_config": "streamseg.config",
@@ -106,6 +114,7 @@ _EXPORTS = {
     "register": "streamseg.registry",
     "run": "streamseg.pipeline",
     "run_config": "streamseg.pipeline",
+    "watch": "streamseg.pipeline",
 }
 
 if not TYPE_CHECKING:  # type checkers read the imports above, and flag unknown names

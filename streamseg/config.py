@@ -61,6 +61,18 @@ class OutputConfig:
         fps: frame rate of written videos (``None``: the source's, else 25).
         overwrite: replace the masks (``bin*.png``) an earlier run left in the masks
             folder; without it such a folder is refused, so two runs' masks never mix.
+        events: the event log: one JSON line per event, appended to (see
+            :mod:`streamseg.events`; snapshots and clips go to ``event_media``).
+        zones: a zones file (YAML: ``zones:`` polygons and the detector's ``events:``
+            parameters); without it the whole frame is one zone.
+        webhook: POST each event as JSON to this ``http(s)://`` URL.
+        mqtt: publish events and motion to this MQTT broker, ``HOST[:PORT]`` or
+            ``mqtt://USER:PASSWORD@HOST[:PORT]``.
+        camera: the camera's name in events and MQTT topics (``None``: ``streamseg``;
+            ``serve``: the stream's name).
+        event_media: the folder of the events' snapshots and clips (``None``: beside the
+            event log, ``<log name>-media/``; without a log, none are written).
+        event_method: the method whose masks raise events (``None``: the first).
     """
 
     masks: str | None = None
@@ -70,6 +82,13 @@ class OutputConfig:
     web: str | None = None
     fps: float | None = None
     overwrite: bool = False
+    events: str | None = None
+    zones: str | None = None
+    webhook: str | None = None
+    mqtt: str | None = None
+    camera: str | None = None
+    event_media: str | None = None
+    event_method: str | None = None
 
     def __post_init__(self) -> None:
         check(self.fps is None or self.fps > 0, f"outputs.fps must be > 0, got {self.fps}")
@@ -77,6 +96,20 @@ class OutputConfig:
             from streamseg.sinks.web import parse_address
 
             parse_address(self.web)
+        if self.webhook is not None:
+            from streamseg.sinks.webhook import check_url
+
+            check_url(self.webhook)
+        if self.mqtt is not None:
+            from streamseg.sinks.mqtt import parse_broker
+
+            parse_broker(self.mqtt)
+        check(self.camera is None or bool(self.camera.strip()), "outputs.camera is empty")
+
+    @property
+    def raises_events(self) -> bool:
+        """Whether the run raises events (a log, zones, a webhook or MQTT is given)."""
+        return any((self.events, self.zones, self.webhook, self.mqtt))
 
 
 @dataclass(frozen=True)

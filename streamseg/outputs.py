@@ -43,11 +43,13 @@ from streamseg.sinks.base import Sink
 __all__ = [
     "Earlier",
     "OpenedOutputs",
+    "build_event_sink",
     "build_sinks",
     "check_outputs",
     "check_run_outputs",
     "clear_earlier",
     "earlier_policy",
+    "event_media",
     "open_outputs",
     "refuse_earlier",
 ]
@@ -103,12 +105,62 @@ def _name_for(template: str, method: str, several: bool) -> Path:
     return path.with_name(f"{path.stem}_{method}{path.suffix}") if several else path
 
 
+def event_media(outputs: OutputConfig) -> Path | None:
+    """The folder of the events' snapshots and clips: ``event_media``, else
+    ``<log name>-media/`` beside the event log, else none."""
+    if outputs.event_media:
+        return Path(outputs.event_media)
+    if outputs.events:
+        log_path = Path(outputs.events)
+        return log_path.with_name(f"{log_path.stem}-media")
+    return None
+
+
+def build_event_sink(outputs: OutputConfig, methods: Sequence[str]) -> Sink | None:
+    """The sink that raises the run's events and delivers them, if ``outputs`` asks for one.
+
+    Raises:
+        ConfigError: a bad zones file, or an ``event_method`` the run does not have.
+    """
+    if not outputs.raises_events:
+        return None
+    from streamseg.errors import ConfigError
+    from streamseg.events import EventConfig, EventDetector, load_event_file
+    from streamseg.sinks.events import EventOutput, EventSink
+
+    method = outputs.event_method or (methods[0] if methods else None)
+    if method is not None and methods and method not in methods:
+        raise ConfigError(
+            f"outputs.event_method {method!r} is not a method of this run ({', '.join(methods)})"
+        )
+    config, zones = load_event_file(outputs.zones) if outputs.zones else (EventConfig(), ())
+    camera = outputs.camera or "streamseg"
+    detector = EventDetector(
+        config, zones, camera=camera, method=method, media=event_media(outputs)
+    )
+    delivery: list[EventOutput] = []
+    if outputs.events:
+        from streamseg.sinks.eventlog import EventLog
+
+        delivery.append(EventLog(outputs.events))
+    if outputs.webhook:
+        from streamseg.sinks.webhook import Webhook
+
+        delivery.append(Webhook(outputs.webhook))
+    if outputs.mqtt:
+        from streamseg.sinks.mqtt import Mqtt
+
+        delivery.append(Mqtt(outputs.mqtt, camera))
+    return EventSink(detector, delivery, method=method if len(methods) > 1 else None)
+
+
 def build_sinks(
     outputs: OutputConfig, methods: Sequence[str], fps: float, *, mask_offset: int = 0
 ) -> list[Sink]:
     """The sinks an :class:`OutputConfig` asks for (not opened yet).
 
-    ``mask_offset`` is added to the masks' frame numbers (see :class:`PngMaskSink`).
+    ``mask_offset`` is added to the masks' frame numbers (see :class:`PngMaskSink`). The
+    events' sink comes before the live view, which draws its zones and boxes.
     """
     several = len(methods) > 1
     sinks: list[Sink] = []
@@ -124,10 +176,15 @@ def build_sinks(
     if outputs.mask_video:
         for m in methods:
             sinks.append(MaskVideoSink(_name_for(outputs.mask_video, m, several), m, fps))
+    events = build_event_sink(outputs, methods)
+    if events is not None:
+        sinks.append(events)
     if outputs.web:
+        from streamseg.sinks.events import EventSink
         from streamseg.sinks.web import WebSink
 
-        sinks.append(WebSink(outputs.web))
+        draw = [events.draw] if isinstance(events, EventSink) else []
+        sinks.append(WebSink(outputs.web, annotate=draw))
     return sinks
 
 
@@ -276,7 +333,10 @@ def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
         for m in config.methods
         if method_class(m.name).checkpointable and m.config.save
     ]
-    check_outputs(config.source.uri, planned, checkpoints)
+    files = checkpoints
+    if config.outputs.events:
+        files = [*files, ("outputs.events", Path(config.outputs.events))]
+    check_outputs(config.source.uri, planned, files)
     _refuse_earlier_masks(planned, earlier_policy(config.outputs, resume=resume))
     if config.outputs.web:
         from streamseg.sinks.web import probe

@@ -42,7 +42,7 @@ from streamseg.sinks.base import Sink
 from streamseg.sources.base import FrameSource
 from streamseg.timings import Timings
 
-__all__ = ["MethodStats", "RunStats", "run", "run_config"]
+__all__ = ["MethodStats", "RunStats", "run", "run_config", "run_status", "watch"]
 
 log = logging.getLogger(__name__)
 
@@ -410,6 +410,7 @@ def run_config(
     on_open: Callable[[FrameSource], None] | None = None,
     segmenters_out: dict[str, Segmenter] | None = None,
     resume_outputs: bool = False,
+    stats: RunStats | None = None,
 ) -> RunStats:
     """Build the source, methods and sinks of ``config``, run them, write ``run.yaml``.
 
@@ -427,6 +428,7 @@ def run_config(
             or inspect them while the run goes on).
         resume_outputs: go on writing into outputs this stream wrote before (a restarted
             ``serve`` stream): its earlier masks are neither refused nor replaced.
+        stats: filled in place as the run goes (a supervisor reads it meanwhile).
 
     Raises:
         StreamsegError: bad source, method, output or model (nothing is left half-written).
@@ -437,7 +439,7 @@ def run_config(
     check_run_outputs(config, resume=resume_outputs)
     policy = earlier_policy(config.outputs, resume=resume_outputs)
     dirs: list[Path] = []  # known once the outputs opened: where the statistics go
-    stats = RunStats()
+    stats = stats if stats is not None else RunStats()
     try:
         with contextlib.ExitStack() as stack:
             source = open_source(config.source.uri, config.source)
@@ -456,6 +458,7 @@ def run_config(
             opened = open_outputs(stack, config.outputs, methods, fps, policy, live, sinks)
             config = dataclasses.replace(config, outputs=opened.outputs)
             dirs = opened.dirs
+            _serve_metrics(opened.sinks, config.outputs.camera, stats, source, segmenters)
             _write_run_yaml(dirs, config)
             run(
                 source,
@@ -479,6 +482,139 @@ def run_config(
         raise
     _write_stats(dirs, stats)
     return stats
+
+
+def run_status(
+    stats: RunStats,
+    source: FrameSource,
+    segmenters: Mapping[str, Segmenter],
+    sinks: Sequence[Sink],
+    started: float,
+) -> dict[str, Any]:
+    """What a running run has done so far, as :class:`~streamseg.sinks.metrics.Metrics`
+    reads a status: frames, fps, latency, the source's drops, each method's time and model
+    version, and its events. Safe to call from another thread while the run goes on."""
+    from streamseg.sinks.events import EventSink
+
+    elapsed = time.monotonic() - started
+    latency = stats.latency_ms
+    methods: dict[str, Any] = {}
+    for name, method in list(stats.methods.items()):
+        seg = segmenters.get(name)
+        methods[name] = {
+            "frames": len(method.ms),
+            "ms_sum": method.ms.total,
+            "model_version": None if seg is None else seg.stats().get("model_version"),
+        }
+    events = next((s.stats() for s in sinks if isinstance(s, EventSink)), {})
+    return {
+        "running": True,
+        "frames": stats.frames,
+        "fps": stats.frames / elapsed if elapsed > 0 else 0.0,
+        "dropped": source.dropped,
+        "reconnects": source.reconnects,
+        "latency_ms": {
+            "count": len(latency),
+            "sum": latency.total,
+            "p50": latency.percentile(50),
+            "p99": latency.percentile(99),
+        },
+        "methods": methods,
+        "events": events,
+    }
+
+
+def _serve_metrics(
+    sinks: Sequence[Sink],
+    camera: str | None,
+    stats: RunStats,
+    source: FrameSource,
+    segmenters: Mapping[str, Segmenter],
+) -> None:
+    """Serve the run's Prometheus metrics at ``/metrics`` on its live view, if it has one
+    (and ``prometheus_client`` is installed)."""
+    from streamseg.errors import ConfigError
+    from streamseg.sinks.web import WebSink
+
+    views = [s for s in sinks if isinstance(s, WebSink)]
+    if not views:
+        return
+    try:
+        from streamseg.sinks.metrics import Metrics
+
+        metrics = Metrics()
+    except ConfigError as err:
+        log.info("no /metrics on the live view: %s", err)
+        return
+    started = time.monotonic()
+    metrics.add(
+        camera or "streamseg",
+        lambda: run_status(stats, source, segmenters, sinks, started),
+    )
+    for view in views:
+        view.add_route("/metrics", metrics.exposition)
+
+
+def watch(
+    source: str | FrameSource,
+    method: str | Segmenter = "mog2",
+    *,
+    zones: str | Path | Sequence[Any] | None = None,
+    config: Any = None,
+    camera: str = "streamseg",
+    media: str | Path | None = None,
+    max_frames: int | None = None,
+) -> Iterator[Any]:
+    """The events of a source: one method's masks through an
+    :class:`~streamseg.events.detector.EventDetector`.
+
+    Args:
+        source: a URI for :func:`~streamseg.sources.open_source`, or an open source.
+        method: a method's name (created here and closed at the end) or a segmenter.
+        zones: a zones file (its ``events:`` parameters are used unless ``config`` is
+            given), or a list of :class:`~streamseg.events.zones.ZoneConfig`.
+        config: the detector's :class:`~streamseg.events.detector.EventConfig`.
+        camera: the camera's name in the events.
+        media: the folder of snapshots and clips (``None``: snapshots in memory only).
+        max_frames: stop after this many frames.
+
+    Yields:
+        Each :class:`~streamseg.events.detector.Event` as it is raised; when the source
+        ends, the ``end`` of every event still open.
+
+    Example:
+        >>> import streamseg as ss
+        >>> events = list(ss.watch("synthetic:frames=120,size=160x120", "mog2"))
+        >>> events[0].type, events[-1].type
+        ('start', 'end')
+    """
+    from streamseg.events import EventDetector, load_event_file
+    from streamseg.registry import create
+    from streamseg.sources import open_source
+
+    zone_list: Sequence[Any] = ()
+    if isinstance(zones, (str, Path)):
+        file_config, zone_list = load_event_file(zones)
+        config = config if config is not None else file_config
+    elif zones is not None:
+        zone_list = zones
+    with contextlib.ExitStack() as stack:
+        src = open_source(source) if isinstance(source, str) else source
+        stack.enter_context(src)
+        seg = stack.enter_context(create(method)) if isinstance(method, str) else method
+        detector = EventDetector(config, zone_list, camera=camera, method=seg.name, media=media)
+        closed = False
+        try:
+            for n, frame in enumerate(src):
+                if max_frames is not None and n >= max_frames:
+                    break
+                mask = seg.apply(frame.image, timestamp=frame.timestamp)
+                yield from detector.update(frame, mask)
+            closed = True
+            yield from detector.close()
+        finally:
+            if not closed:
+                detector.close()  # the caller stopped early: finish the clips
 
 
 def _open_unless_stopped(source: FrameSource, stop: threading.Event | None) -> bool:

@@ -6,6 +6,8 @@ Environment:
                                when it is absent (CI sets it).
     STREAMSEG_REQUIRE_RTSP=1   the RTSP tests fail instead of skipping when Debian's
                                GStreamer RTSP server is not installed (CI sets it).
+    STREAMSEG_REQUIRE_MQTT=1   the MQTT tests fail instead of skipping when Debian's
+                               mosquitto broker is not installed (CI sets it).
 """
 
 from __future__ import annotations
@@ -221,3 +223,59 @@ def rtsp_server() -> Iterator[RtspServer]:
         yield server
     finally:
         server.stop()
+
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+class MqttBroker:
+    """Debian's mosquitto on a loopback port, started and stopped by the test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.config = folder / "mosquitto.conf"
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("mosquitto exited at start") from None
+                time.sleep(0.05)
+        raise RuntimeError(f"mosquitto did not listen within {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path: Path) -> Iterator[MqttBroker]:
+    """A real MQTT broker on 127.0.0.1 (skipped, or failed under STREAMSEG_REQUIRE_MQTT=1,
+    without Debian's mosquitto)."""
+    if not Path(MOSQUITTO).exists():
+        reason = "Debian's mosquitto broker is missing (apt-get install mosquitto)"
+        if _require("STREAMSEG_REQUIRE_MQTT"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    broker = MqttBroker(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -111,3 +111,42 @@ def test_video_parts_of_several_methods_are_named_as_their_videos(tmp_path: Path
     for path in parts:
         path.write_bytes(b"x")
     assert sorted(_earlier_parts(first)) == sorted(parts)  # what a new run removes
+
+
+def test_events_come_before_the_live_view_which_draws_them(tmp_path: Path):
+    from streamseg.outputs import build_sinks
+    from streamseg.sinks.events import EventSink
+    from streamseg.sinks.web import WebSink
+
+    outputs = _config("synthetic", events=str(tmp_path / "e.jsonl"), web="0").outputs
+    sinks = build_sinks(outputs, ["mog2", "knn"], 25.0)
+    kinds = [type(s) for s in sinks]
+    assert kinds == [EventSink, WebSink]
+    events, view = sinks
+    assert isinstance(events, EventSink) and isinstance(view, WebSink)
+    assert events.method == "mog2" and view.annotate == [events.draw]
+    assert [o.name for o in events.outputs] == ["log"]
+    assert events.detector.media == tmp_path / "e-media"
+
+
+def test_event_outputs_are_checked_before_anything_opens(tmp_path: Path):
+    from streamseg.errors import ConfigError
+
+    bad_zones = tmp_path / "zones.yaml"
+    bad_zones.write_text("zones: [{name: a, points: [[0, 0], [1, 1]]}]\n")
+    with pytest.raises(ConfigError, match="zones.yaml.*3 points"):
+        ss.run_config(_config("synthetic:frames=4,size=64x48", zones=str(bad_zones)))
+    with pytest.raises(ConfigError, match="event_method 'knn'"):
+        ss.run_config(
+            _config(
+                "synthetic:frames=4,size=64x48", webhook="http://127.0.0.1:9/", event_method="knn"
+            )
+        )
+    with pytest.raises(ConfigError, match="webhook"):
+        _config("synthetic", webhook="127.0.0.1:9")
+    with pytest.raises(ConfigError, match="mqtt broker"):
+        _config("synthetic", mqtt="http://broker")
+    log = tmp_path / "masks" / "events.jsonl"
+    with pytest.raises(SinkError, match="outputs.video and outputs.events both write"):
+        ss.run_config(_config("synthetic:frames=4,size=64x48", video=str(log), events=str(log)))
+    assert not log.exists()

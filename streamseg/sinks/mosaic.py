@@ -44,15 +44,19 @@ def mosaic(
     columns: int | None = None,
     show_overlay: bool = True,
     max_width: int | None = None,
+    annotated: np.ndarray | None = None,
 ) -> np.ndarray:
     """Tile the input and one labelled tile per method (overlay or plain mask) in a grid.
 
     ``max_width``: the grid is at most this wide; the frame and masks are scaled down
-    *before* tiling, so a large frame costs what its small tiles cost.
+    *before* tiling, so a large frame costs what its small tiles cost. ``annotated``: the
+    input tile shows it instead of ``image`` (the frame with the events' boxes drawn), the
+    methods' tiles still overlay ``image``.
     """
     import cv2
 
     base = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    shown = base if annotated is None else annotated
     n = len(masks) + 1
     cols = columns or (n if n <= 3 else math.ceil(math.sqrt(n)))
     h, w = base.shape[:2]
@@ -60,9 +64,13 @@ def mosaic(
         w = max(1, max_width // cols)
         h = max(2, round(h * w / base.shape[1]))  # a very wide, thin frame keeps two rows
         base = cv2.resize(base, (w, h), interpolation=cv2.INTER_AREA)
+        if annotated is not None:
+            shown = cv2.resize(shown, (w, h), interpolation=cv2.INTER_AREA)
+        else:
+            shown = base
         # A mask keeps every pixel that covers foreground: a thin object must not vanish.
         masks = {k: cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA) for k, m in masks.items()}
-    tiles = [_label(base.copy(), "input")]
+    tiles = [_label(shown.copy(), "input")]
     for name, mask in masks.items():
         tile = overlay(base, mask) if show_overlay else cv2.cvtColor(mask, cv2.COLOR_GRAY2BGR)
         tiles.append(_label(tile, name))

@@ -7,7 +7,9 @@ stream was refused or broke; it reconnects when it can). The stream itself is ``
 (``multipart/x-mixed-replace``, the protocol of most IP cameras' live view, which
 browsers and FFmpeg-based readers such as OpenCV's ``VideoCapture`` or PyAV play, so
 another ``streamseg run --source http://HOST:PORT/stream.mjpg`` reads it too);
-``/latest.jpg`` is the newest picture and ``/status.json`` its number and age.
+``/latest.jpg`` is the newest picture and ``/status.json`` its number and age. A run adds
+``/metrics`` (Prometheus, see :mod:`~streamseg.sinks.metrics`) with :meth:`WebSink.add_route`,
+and draws the events' zones, boxes and ids on the input with ``annotate``.
 
 The sink holds only the newest picture. It is encoded at most ``max_fps`` times a
 second while somebody watches and once a second otherwise, from a mosaic built at its
@@ -45,7 +47,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -56,7 +58,7 @@ from streamseg.frame import Frame
 from streamseg.params import check
 from streamseg.sinks.base import Sink
 
-__all__ = ["WebSink", "conflicts", "parse_address", "probe"]
+__all__ = ["Route", "WebSink", "conflicts", "parse_address", "probe"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ _WAIT = 0.5
 _IDLE_REFRESH = 1.0
 #: Connections served at once beyond the viewers (page, snapshots, status polls).
 _EXTRA_CONNECTIONS = 8
+
+#: Answers a GET of a path :meth:`WebSink.add_route` added: ``(body, content type)``.
+Route = Callable[[], tuple[bytes, str]]
 
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>streamseg live view</title>
@@ -263,6 +268,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, "image/jpeg", jpeg, head)
         elif path == "/stream.mjpg":
             self._stream(sink, head)
+        elif path in sink.routes:
+            body, kind = sink.routes[path]()
+            self._send(200, kind, body, head)
         else:
             self._send(404, "text/plain", b"not found: try /\n", head)
 
@@ -312,6 +320,8 @@ class WebSink(Sink):
         max_width: the mosaic is at most this many pixels wide.
         quality: JPEG quality, 1..100.
         max_viewers: streams served at once; more viewers get ``503``.
+        annotate: drawn on a copy of the input before it is shown, each called with the
+            BGR image (the frame's size) on the run's thread: the events' zones and boxes.
     """
 
     def __init__(
@@ -322,6 +332,7 @@ class WebSink(Sink):
         max_width: int = 1280,
         quality: int = 80,
         max_viewers: int = 8,
+        annotate: Sequence[Callable[[np.ndarray], None]] = (),
     ) -> None:
         super().__init__(None)
         self.address = parse_address(address)
@@ -333,6 +344,9 @@ class WebSink(Sink):
         self.max_width = max_width
         self.quality = quality
         self.max_viewers = max_viewers
+        self.annotate = list(annotate)
+        #: Paths served besides the view's own, each by its :data:`Route`.
+        self.routes: dict[str, Route] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition()
@@ -353,6 +367,11 @@ class WebSink(Sink):
             host, port = str(bound[0]), int(bound[1])
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
+
+    def add_route(self, path: str, route: Route) -> None:
+        """Serve ``route``'s answer at ``path`` (``/metrics``), from the server's threads."""
+        check(path.startswith("/"), f"web route {path!r} must start with /")
+        self.routes[path] = route
 
     def page(self) -> str:
         """The HTML page at ``/``."""
@@ -417,7 +436,13 @@ class WebSink(Sink):
             return  # only the newest picture is ever shown: skip the work
         self._encoded_at = now
         self._methods = list(masks)
-        grid = mosaic(frame.image, masks, max_width=self.max_width)
+        annotated = None
+        if self.annotate:
+            image = frame.image
+            annotated = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+            for draw in self.annotate:
+                draw(annotated)
+        grid = mosaic(frame.image, masks, max_width=self.max_width, annotated=annotated)
         ok, buf = cv2.imencode(".jpg", grid, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise SinkError(f"web view: JPEG encoding of a {grid.shape[1]}x{grid.shape[0]} failed")

@@ -351,3 +351,20 @@ def test_viewers_that_go_away_print_nothing(capfd):
             s.close()  # a reset, as a browser that navigates away may send
         assert _get(sink.url + "status.json")[0] == 200  # still serving
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_view_draws_annotations_on_the_input_and_serves_added_routes():
+    def draw(image: np.ndarray) -> None:
+        image[10:30, 10:30] = (0, 255, 255)  # an object's box, in yellow
+
+    frame = Frame(np.zeros((48, 64, 3), np.uint8), 0, 0.0)
+    with WebSink("127.0.0.1:0", annotate=[draw]) as sink:
+        sink.add_route("/metrics", lambda: (b"streamseg_up 1\n", "text/plain"))
+        sink.write(frame, {"mog2": np.zeros((48, 64), np.uint8)})
+        jpeg = urllib.request.urlopen(sink.url + "latest.jpg", timeout=5).read()
+        metrics = urllib.request.urlopen(sink.url + "metrics", timeout=5).read()
+    shown = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert shown[20, 20].tolist() == pytest.approx([0, 255, 255], abs=40)  # input tile
+    assert shown[20, 64 + 20].max() < 60  # the method's tile is not drawn on
+    assert frame.image.max() == 0  # the frame itself is untouched
+    assert metrics == b"streamseg_up 1\n"
