@@ -345,12 +345,15 @@ def check_run_outputs(config: RunConfig, *, resume: bool = False) -> None:
 
 
 def _output_dirs(outputs: OutputConfig, sinks: Sequence[Sink]) -> list[Path]:
-    """The folders that get ``run.yaml`` and ``run_stats.json``: the masks' and each video's."""
+    """The folders that get ``run.yaml`` and ``run_stats.json``: the masks', each video's and
+    the event log's."""
     dirs = [Path(outputs.masks)] if outputs.masks else []
     for sink in sinks:
         named = _sink_path(sink)
         if named is not None and not isinstance(sink, PngMaskSink):
             dirs.append(named[1].parent)
+    if outputs.events:
+        dirs.append(Path(outputs.events).parent)
     unique: list[Path] = []
     for d in dirs:
         if d.resolve() not in [u.resolve() for u in unique]:

@@ -92,6 +92,8 @@ class RunStats:
         interrupted: the run was stopped before the source ended.
         warning: why the source ended early, if it did.
         error: the error that ended the run, if one did (e.g. a stream lost for good).
+        events: the events raised (per zone) and their deliveries, when the run raised
+            events (see :meth:`~streamseg.sinks.events.EventSink.stats`).
     """
 
     frames: int = 0
@@ -103,6 +105,7 @@ class RunStats:
     interrupted: bool = False
     warning: str | None = None
     error: str | None = None
+    events: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -122,6 +125,7 @@ class RunStats:
             "warning": self.warning,
             "error": self.error,
             "methods": {n: m.as_dict() for n, m in self.methods.items()},
+            **({"events": self.events} if self.events else {}),
         }
 
 
@@ -384,6 +388,9 @@ def _absolute(config: RunConfig) -> RunConfig:
         video=absolute(o.video),
         overlay=absolute(o.overlay),
         mask_video=absolute(o.mask_video),
+        events=absolute(o.events),
+        zones=absolute(o.zones),
+        event_media=absolute(o.event_media),
     )
     return dataclasses.replace(config, source=source, outputs=outputs)
 
@@ -450,15 +457,13 @@ def run_config(
             if on_open is not None:
                 on_open(source)
             config = _with_source_fps(config, source.info.fps)
-            segmenters = _create_segmenters(stack, config)
-            if segmenters_out is not None:
-                segmenters_out.update(segmenters)
+            segmenters = _create_segmenters(stack, config, segmenters_out)
             fps = config.outputs.fps or source.info.fps or 25.0
             live = source.info.is_live
             opened = open_outputs(stack, config.outputs, methods, fps, policy, live, sinks)
             config = dataclasses.replace(config, outputs=opened.outputs)
             dirs = opened.dirs
-            _serve_metrics(opened.sinks, config.outputs.camera, stats, source, segmenters)
+            _watch_outputs(stack, opened.sinks, config.outputs.camera, stats, source, segmenters)
             _write_run_yaml(dirs, config)
             run(
                 source,
@@ -522,6 +527,29 @@ def run_status(
         "methods": methods,
         "events": events,
     }
+
+
+def _watch_outputs(
+    stack: contextlib.ExitStack,
+    sinks: Sequence[Sink],
+    camera: str | None,
+    stats: RunStats,
+    source: FrameSource,
+    segmenters: Mapping[str, Segmenter],
+) -> None:
+    """Serve the run's metrics on its live view, and count its events into ``stats`` as
+    their sink closes (the events still open end then)."""
+    from streamseg.sinks.events import EventSink
+
+    _serve_metrics(sinks, camera, stats, source, segmenters)
+    for sink in sinks:
+        if isinstance(sink, EventSink):
+
+            def count(sink: EventSink = sink) -> None:
+                sink.close()
+                stats.events = sink.stats()
+
+            stack.callback(count)
 
 
 def _serve_metrics(
@@ -667,11 +695,16 @@ def _open_unless_stopped(source: FrameSource, stop: threading.Event | None) -> b
     return True
 
 
-def _create_segmenters(stack: contextlib.ExitStack, config: RunConfig) -> dict[str, Segmenter]:
-    """The run's segmenters by name, closed by ``stack``."""
+def _create_segmenters(
+    stack: contextlib.ExitStack, config: RunConfig, out: dict[str, Segmenter] | None
+) -> dict[str, Segmenter]:
+    """The run's segmenters by name, closed by ``stack`` (and put in ``out``, if given)."""
     from streamseg.registry import create
 
-    return {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
+    segmenters = {m.name: stack.enter_context(create(m.name, m.config)) for m in config.methods}
+    if out is not None:
+        out.update(segmenters)
+    return segmenters
 
 
 def _write_run_yaml(dirs: Sequence[Path], config: RunConfig) -> None:

@@ -28,6 +28,10 @@ OPTION_WORDS = {
     "outputs.video": "--video",
     "outputs.overlay": "--overlay",
     "outputs.mask_video": "--mask-video",
+    "outputs.events": "--events",
+    "outputs.zones": "--zones",
+    "outputs.webhook": "--webhook",
+    "outputs.mqtt": "--mqtt",
 }
 
 
@@ -53,6 +57,25 @@ OPTION_WORDS = {
     help="Show the mosaic live in a browser at http://HOST:PORT/ (MJPEG; host 127.0.0.1 "
     "unless given, 0.0.0.0 for the network).",
 )
+@click.option(
+    "--events",
+    metavar="FILE",
+    help="Raise events (objects in zones) and append them to FILE, one JSON line each; "
+    "snapshots and clips go to FILE's name + -media/.",
+)
+@click.option(
+    "--zones",
+    metavar="FILE",
+    help="Zones file (YAML: zones: polygons, events: detector parameters); without it the "
+    "whole frame is one zone.",
+)
+@click.option("--webhook", metavar="URL", help="POST each event as JSON to URL.")
+@click.option(
+    "--mqtt",
+    metavar="HOST[:PORT]",
+    help="Publish events and motion ON/OFF to an MQTT broker (topics streamseg/CAMERA/...).",
+)
+@click.option("--camera", metavar="NAME", help="The camera's name in events and MQTT topics.")
 @click.option("--max-frames", type=click.IntRange(min=1), metavar="N", help="Stop after N frames.")
 @click.option(
     "--config",
@@ -102,6 +125,11 @@ def run_cmd(
     overlay: str | None,
     mask_video: str | None,
     web: str | None,
+    events: str | None,
+    zones: str | None,
+    webhook: str | None,
+    mqtt: str | None,
+    camera: str | None,
     max_frames: int | None,
     config: str | None,
     overrides: tuple[str, ...],
@@ -119,10 +147,13 @@ def run_cmd(
       streamseg run --source ../shared/data/cdnet_highway/input --method mog2 --masks out/
       streamseg run --source rtsp://cam/stream --method mog2,knn --video mosaic.mp4
       streamseg run --source 0 --method deepls --web 8080    # watch http://127.0.0.1:8080/
+      streamseg run --source 0 --method mog2 --events events.jsonl --zones zones.yaml
       streamseg run --config configs/cdnet.yaml --set mog2.history=200
     """
     outputs = {"masks": masks, "video": video, "overlay": overlay, "mask_video": mask_video}
-    args = (config, source, method, {**outputs, "web": web}, max_frames, gray, overwrite)
+    events_out = {"events": events, "zones": zones, "webhook": webhook, "mqtt": mqtt}
+    outputs.update(events_out, web=web, camera=camera)
+    args = (config, source, method, outputs, max_frames, gray, overwrite)
     cfg = _resolve_run(*args, overrides)
     flags = {"weights": model, "start": resume, "save": save_checkpoint}
     if any(v is not None for v in flags.values()):
@@ -239,6 +270,20 @@ def _run(cfg: RunConfig, progress: bool) -> int:
     return stopper.exit_code
 
 
+def events_line(events: dict[str, Any]) -> str:
+    """What a run's events came to, in one line (``RunStats.events``)."""
+    zones = ", ".join(
+        f"{zone}: {c['starts']} started, {c['ends']} ended" for zone, c in events["zones"].items()
+    )
+    line = f"events: {events['events']} ({zones})"
+    if events.get("guarded"):
+        line += f"; {events['guarded']} frames dropped by the lighting guard"
+    for name, c in events["outputs"].items():
+        lost = c.get("failed", 0) + c.get("dropped", 0)
+        line += f"; {name}: {c.get('sent', 0)} sent" + (f", {lost} lost" if lost else "")
+    return line
+
+
 def _report(console: Any, cfg: RunConfig, stats: RunStats, agreement: Agreement | None) -> None:
     """The run's speed, the methods' agreement, and what the user should know."""
     from streamseg.cli.tables import agreement_table, stats_table
@@ -253,13 +298,16 @@ def _report(console: Any, cfg: RunConfig, stats: RunStats, agreement: Agreement 
     )
     if agreement is not None and agreement.result():
         console.print(agreement_table(agreement.result()))
+    if stats.events:
+        console.print(events_line(stats.events))
     wanted = cfg.outputs
-    if not any((wanted.masks, wanted.video, wanted.overlay, wanted.mask_video, wanted.web)):
+    videos = (wanted.masks, wanted.video, wanted.overlay, wanted.mask_video, wanted.web)
+    if not any(videos) and not wanted.raises_events:
         # A statistics run is legitimate; a forgotten --masks is not, and a run that
         # ends in silence hides it.
         console.print(
             "no output was asked for, so nothing was written (add --masks DIR, --video "
-            "FILE, --overlay FILE, --mask-video FILE or --web PORT)"
+            "FILE, --overlay FILE, --mask-video FILE, --web PORT or --events FILE)"
         )
     if stats.warning:
         from rich.text import Text

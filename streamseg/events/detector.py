@@ -300,7 +300,7 @@ class EventDetector:
         self.zone_configs = tuple(zones)
         self.camera = camera
         self.method = method
-        self.media = None if media is None else Path(media)
+        self.media = None if media is None else Path(media).absolute()
         self.tracker = Tracker(self.config.tracking)
         self.zones: Zones | None = None
         self.states: dict[str, _ZoneState] = {}

@@ -286,3 +286,49 @@ def test_run_takes_a_method_parameter_in_each_form(item: str, tmp_path: Path):
     args = ["run", "-s", "synthetic:frames=2,size=32x24", "-m", "mog2", "--set", item]
     assert main([*args, "--masks", str(tmp_path), "--no-progress"]) == 0
     assert "history: 20" in (tmp_path / "run.yaml").read_text()
+
+
+def test_run_raises_events_into_a_log_a_webhook_and_mqtt(tmp_path: Path, capsys, mqtt_broker):
+    from tests.sinks.test_mqtt import Subscriber
+    from tests.sinks.test_webhook import Receiver
+
+    zones = tmp_path / "zones.yaml"
+    zones.write_text(
+        "zones:\n  - {name: yard, points: [[0, 0.3], [1, 0.3], [1, 1], [0, 1]]}\n"
+        "events: {min_frames: 3, off_delay: 0.5, objects: {min_area: 0.005}}\n"
+    )
+    receiver, subscriber = Receiver(), Subscriber(mqtt_broker.port)
+    try:
+        rc = main(
+            [
+                "run",
+                *("--source", "synthetic:frames=100,size=160x120", "--method", "mog2"),
+                *("--events", str(tmp_path / "events.jsonl"), "--zones", str(zones)),
+                *("--webhook", receiver.url, "--mqtt", mqtt_broker.address),
+                *("--camera", "gate", "--no-progress"),
+            ]
+        )
+        assert rc == 0
+        logged = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+        assert logged and {e["type"] for e in logged} <= {"start", "update", "end"}
+        assert logged[-1]["type"] == "end" and all(e["camera"] == "gate" for e in logged)
+        assert [b["id"] for b in receiver.bodies] == [e["id"] for e in logged]
+        subscriber.wait_for(lambda: len(subscriber.on("streamseg/gate/events")) == len(logged))
+        assert subscriber.on("streamseg/gate/motion")[-1] == b"OFF"
+    finally:
+        receiver.stop()
+        subscriber.close()
+    err = capsys.readouterr().err
+    assert f"events: {len(logged)} (yard:" in err and "webhook: " in err and "mqtt: " in err
+    assert (tmp_path / "run.yaml").exists()  # beside the log, as beside masks
+
+
+def test_run_refuses_a_bad_webhook_or_zones_file_in_one_line(tmp_path: Path, capsys):
+    args = ["run", "--source", "synthetic:frames=5,size=64x48", "--method", "mog2"]
+    assert main([*args, "--webhook", "127.0.0.1:8123"]) == 2
+    assert "webhook '127.0.0.1:8123': give an http:// or https:// URL" in capsys.readouterr().err
+    bad = tmp_path / "zones.yaml"
+    bad.write_text("zones: [{name: a, points: [[0, 0]]}]\n")
+    assert main([*args, "--zones", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "3 points" in err

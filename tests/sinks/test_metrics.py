@@ -108,3 +108,10 @@ def test_a_run_serves_its_metrics_events_and_boxes_on_its_live_view(tmp_path: Pa
     assert starts >= 1 and events[0]["type"] == "start" and events[0]["camera"] == "yard-cam"
     assert events[-1]["type"] == "end"  # open events end with the stream
     assert Path(events[0]["snapshot"]).parent == tmp_path / "events-media"
+    # The run's statistics count them, the ends at the stream's end included.
+    ends = sum(e["type"] == "end" for e in events)
+    assert stats.events["zones"]["yard"]["ends"] == ends and stats.events["outputs"]["log"] == {
+        "sent": len(events)
+    }
+    saved = json.loads((tmp_path / "run_stats.json").read_text())
+    assert saved["events"] == stats.events
