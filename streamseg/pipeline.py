@@ -106,6 +106,14 @@ class RunStats:
     warning: str | None = None
     error: str | None = None
     events: dict[str, Any] = field(default_factory=dict)
+    #: Reads the events' counts while the run goes on (a run that raises events sets it).
+    live_events: Callable[[], dict[str, Any]] | None = field(default=None, repr=False)
+
+    def event_counts(self) -> dict[str, Any]:
+        """The events' counts: final once the run ended, else as they are now."""
+        if self.events or self.live_events is None:
+            return self.events
+        return self.live_events()
 
     @property
     def fps(self) -> float:
@@ -493,14 +501,11 @@ def run_status(
     stats: RunStats,
     source: FrameSource,
     segmenters: Mapping[str, Segmenter],
-    sinks: Sequence[Sink],
     started: float,
 ) -> dict[str, Any]:
     """What a running run has done so far, as :class:`~streamseg.sinks.metrics.Metrics`
     reads a status: frames, fps, latency, the source's drops, each method's time and model
     version, and its events. Safe to call from another thread while the run goes on."""
-    from streamseg.sinks.events import EventSink
-
     elapsed = time.monotonic() - started
     latency = stats.latency_ms
     methods: dict[str, Any] = {}
@@ -511,7 +516,6 @@ def run_status(
             "ms_sum": method.ms.total,
             "model_version": None if seg is None else seg.stats().get("model_version"),
         }
-    events = next((s.stats() for s in sinks if isinstance(s, EventSink)), {})
     return {
         "running": True,
         "frames": stats.frames,
@@ -525,7 +529,7 @@ def run_status(
             "p99": latency.percentile(99),
         },
         "methods": methods,
-        "events": events,
+        "events": stats.event_counts(),
     }
 
 
@@ -544,6 +548,7 @@ def _watch_outputs(
     _serve_metrics(sinks, camera, stats, source, segmenters)
     for sink in sinks:
         if isinstance(sink, EventSink):
+            stats.live_events = sink.stats
 
             def count(sink: EventSink = sink) -> None:
                 sink.close()
@@ -577,7 +582,7 @@ def _serve_metrics(
     started = time.monotonic()
     metrics.add(
         camera or "streamseg",
-        lambda: run_status(stats, source, segmenters, sinks, started),
+        lambda: run_status(stats, source, segmenters, started),
     )
     for view in views:
         view.add_route("/metrics", metrics.exposition)

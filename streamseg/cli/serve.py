@@ -42,6 +42,12 @@ from streamseg.cli._common import (
 )
 @click.option("--status-json", metavar="FILE", help="Keep the status table here as JSON.")
 @click.option(
+    "--metrics",
+    metavar="[HOST:]PORT",
+    help="Serve every stream's Prometheus metrics at http://HOST:PORT/metrics (host "
+    "127.0.0.1 unless given; needs the [events] extra).",
+)
+@click.option(
     "--overwrite",
     is_flag=True,
     help="Replace the masks an earlier serve left in the streams' masks folders.",
@@ -58,6 +64,7 @@ def serve_cmd(
     address: str | None,
     num_cpus: int | None,
     status_json: str | None,
+    metrics: str | None,
     overwrite: bool,
     live: bool | None,
 ) -> int:
@@ -75,6 +82,10 @@ def serve_cmd(
     cfg = load_serve_config(
         find_config(config), out=out, max_frames=max_frames, overwrite=overwrite
     )
+    if metrics is not None:
+        from streamseg.sinks.web import probe
+
+        probe(metrics)  # a taken port, before Ray takes seconds to start
     show = show_progress(live)
     console = stderr_console()
     for stream in cfg.streams:
@@ -84,7 +95,7 @@ def serve_cmd(
 
             console.print(f"{stream.name}: live view at {WebSink(stream.run.outputs.web).url}")
     with Stopper() as stopper:
-        statuses = _serve(cfg, address, num_cpus, status_json, show, console, stopper)
+        statuses = _serve(cfg, address, num_cpus, status_json, metrics, show, console, stopper)
     if not show:
         console.print(status_table(statuses))
     if stopper.stopped:
@@ -97,6 +108,7 @@ def _serve(
     address: str | None,
     num_cpus: int | None,
     status_json: str | None,
+    metrics: str | None,
     show: bool,
     console: Any,
     stopper: Stopper,
@@ -110,7 +122,17 @@ def _serve(
     from streamseg.serve import Cluster
 
     statuses: list[dict[str, Any]] = []
-    with Cluster(cfg, address=address, num_cpus=num_cpus) as cluster:
+    with (
+        Cluster(cfg, address=address, num_cpus=num_cpus) as cluster,
+        contextlib.ExitStack() as stack,
+    ):
+        if metrics is not None:
+            from streamseg.serve.metrics import stream_metrics
+
+            names = [s.name for s in cfg.streams]
+            server = stream_metrics(names, lambda: list(statuses)).serve(metrics)
+            stack.callback(server.close)
+            console.print(f"metrics at {server.url}")
         with (
             Live(status_table([]), console=console, refresh_per_second=2, transient=False)
             if show

@@ -338,7 +338,7 @@ class EventDetector:
                 "ends": s.ends,
                 "active": int(s.open is not None and s.open.ended is None),
             }
-            for name, s in self.states.items()
+            for name, s in list(self.states.items())  # read from other threads too
         }
 
     def _lay_zones(self, width: int, height: int) -> Zones:

@@ -110,11 +110,12 @@ def serve_config_from_dict(
         raise ConfigError(f"serve config: unknown key {unknown[0]!r} (valid: streams)")
     streams: list[StreamConfig] = []
     views: dict[str, str] = {}  # live views' addresses, and their stream
+    logs: dict[Path, str] = {}  # event logs, and their stream
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
             raise ConfigError(f"serve config: stream {i} must be a mapping")
         streams.append(
-            _stream(i, entry, views, out=out, max_frames=max_frames, overwrite=overwrite)
+            _stream(i, entry, views, logs, out=out, max_frames=max_frames, overwrite=overwrite)
         )
     names = [s.name for s in streams]
     if len(set(names)) != len(names):
@@ -126,6 +127,7 @@ def _stream(
     i: int,
     entry: Mapping[str, Any],
     views: dict[str, str],
+    logs: dict[Path, str],
     *,
     out: str | Path | None,
     max_frames: int | None,
@@ -133,8 +135,8 @@ def _stream(
 ) -> StreamConfig:
     """Stream ``i`` of the file: its own keys, and a run configuration checked as ``run``'s.
 
-    ``views`` maps the live views of the streams before this one to their names; this
-    stream's is added.
+    ``views`` and ``logs`` map the live views and event logs of the streams before this
+    one to their names; this stream's are added.
     """
     from streamseg.outputs import check_run_outputs
     from streamseg.sources import check_scheme
@@ -161,6 +163,8 @@ def _stream(
         run_data["max_frames"] = max_frames
     if overwrite:
         run_data["outputs"] = {**(run_data.get("outputs") or {}), "overwrite": True}
+    if isinstance(run_data.get("outputs"), Mapping) and not run_data["outputs"].get("camera"):
+        run_data["outputs"] = {**run_data["outputs"], "camera": name}  # events and topics
     try:
         run = run_config_from_dict(run_data)
         check_scheme(run.source.uri)  # a mistyped rtsp:// would fail every restart
@@ -173,7 +177,15 @@ def _stream(
         raise ConfigError(f"stream {name}: no methods")
     _check_view(name, run.outputs.web, views)
     o = run.outputs
-    if not (o.masks or o.video or o.overlay or o.mask_video or o.web):
+    if o.events:
+        # Two streams appending to one log would interleave: each has its own.
+        log_path = Path(o.events).resolve()
+        if log_path in logs:
+            raise ConfigError(
+                f"stream {name}: outputs.events {o.events} is stream {logs[log_path]}'s"
+            )
+        logs[log_path] = name
+    if not (o.masks or o.video or o.overlay or o.mask_video or o.web or o.raises_events):
         log.warning(
             "stream %s writes nothing and keeps no checkpoint: give it outputs or serve --out",
             name,

@@ -72,6 +72,7 @@ class StreamWorker:
         self._stats: dict[str, Any] = {}
         self._segs: dict[str, Any] = {}
         self._source: Any = None
+        self._run_stats: Any = None  # the run's RunStats, filled as it goes
 
     def _config(self) -> RunConfig:
         """The run config, resuming an online model from its checkpoint when there is one."""
@@ -107,7 +108,7 @@ class StreamWorker:
         self._thread.start()
 
     def _run(self) -> None:
-        from streamseg.pipeline import run_config
+        from streamseg.pipeline import RunStats, run_config
 
         last_ckpt = [time.monotonic()]
         segs = self._segs
@@ -126,6 +127,7 @@ class StreamWorker:
         def on_open(source: Any) -> None:
             self._source = source  # its dropped and reconnect counts, while it runs
 
+        self._run_stats = RunStats()
         try:
             stats = run_config(
                 self._config(),
@@ -134,6 +136,7 @@ class StreamWorker:
                 on_open=on_open,
                 segmenters_out=segs,
                 resume_outputs=self.frames_done > 0,  # a restart goes on where it was
+                stats=self._run_stats,
             )
             self._stats = stats.as_dict()
             self._state = StreamState.STOPPED if stats.interrupted else StreamState.DONE
@@ -143,7 +146,9 @@ class StreamWorker:
             self._error, self._state = f"{type(err).__name__}: {err}", StreamState.FAILED
 
     def status(self) -> dict[str, Any]:
-        """Name, state, frames, fps, dropped, reconnects, model version, restarts, error.
+        """Name, state, frames, fps, dropped, reconnects, model version, restarts, error;
+        and as :class:`~streamseg.sinks.metrics.Metrics` reads them, ``latency_ms``,
+        ``methods`` and ``events`` (once the run has opened).
 
         Plain values (the state is its :class:`StreamState` value), as they cross Ray.
         """
@@ -170,7 +175,18 @@ class StreamWorker:
             "model_version": version,
             "restarts": self.attempt,
             "error": self._error,
+            **self._live(),
         }
+
+    def _live(self) -> dict[str, Any]:
+        """The run's latency, methods' times and events, read while it goes on."""
+        from streamseg.pipeline import run_status
+
+        stats, source = self._run_stats, self._source
+        if stats is None or source is None:
+            return {}
+        live = run_status(stats, source, dict(self._segs), self._started)
+        return {k: live[k] for k in ("latency_ms", "methods", "events")}
 
     def stop(self, timeout: float = 10.0) -> dict[str, Any]:
         """Stop between frames (outputs finalised) and return the last status."""

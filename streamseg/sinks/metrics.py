@@ -49,7 +49,7 @@ from typing import Any
 
 from streamseg.errors import ConfigError
 
-__all__ = ["Metrics", "StatusFunction"]
+__all__ = ["Metrics", "MetricsServer", "StatusFunction"]
 
 #: Returns a stream's status (see the module doc); called on the scraping thread.
 StatusFunction = Callable[[], Mapping[str, Any]]
@@ -74,6 +74,26 @@ def _number(value: Any) -> float | None:
     return None
 
 
+class MetricsServer:
+    """A running metrics server (see :meth:`Metrics.serve`); :meth:`close` stops it."""
+
+    def __init__(self, server: Any, thread: threading.Thread) -> None:
+        self._server = server
+        self._thread = thread
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT/metrics``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/metrics"
+
+    def close(self) -> None:
+        """Stop serving and let the port go."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5.0)
+
+
 class Metrics:
     """Prometheus metrics of streams, from their status functions (see the module doc)."""
 
@@ -93,6 +113,24 @@ class Metrics:
         """Stop reporting ``stream``."""
         with self._lock:
             self._streams.pop(stream, None)
+
+    def serve(self, address: str) -> MetricsServer:
+        """Serve the metrics at ``http://ADDRESS/metrics`` on a thread of its own (the official
+        client's server), until the returned server is closed.
+
+        Args:
+            address: ``PORT`` or ``HOST:PORT`` (host ``127.0.0.1`` unless given).
+
+        Raises:
+            SinkError: the port is taken.
+        """
+        from streamseg.sinks.web import parse_address, probe
+
+        host, port = parse_address(address)
+        probe(address)
+        client = _prometheus()
+        server, thread = client.start_wsgi_server(port, addr=host, registry=self.registry)
+        return MetricsServer(server, thread)
 
     def exposition(self) -> tuple[bytes, str]:
         """``(body, content type)`` of a scrape, in Prometheus' text format."""

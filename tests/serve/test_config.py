@@ -66,3 +66,17 @@ def test_a_second_serve_into_the_same_folders_needs_overwrite(tmp_path: Path):
         serve_config_from_dict(data, out=tmp_path)
     assert serve_once(overwrite=True)["state"] == "done"
     assert len(list((tmp_path / "w" / "masks").glob("bin*.png"))) == 5
+
+
+def test_a_streams_events_carry_its_name_and_two_streams_never_share_a_log(tmp_path: Path):
+    log = str(tmp_path / "events.jsonl")
+    stream = {"source": "synthetic", "methods": ["mog2"]}
+    cfg = serve_config_from_dict(
+        {"streams": [{"name": "gate", **stream, "outputs": {"events": log}}]}
+    )
+    assert cfg.streams[0].run.outputs.camera == "gate"
+    named = {"name": "gate", **stream, "outputs": {"events": log, "camera": "front"}}
+    assert serve_config_from_dict({"streams": [named]}).streams[0].run.outputs.camera == "front"
+    twice = [{"name": n, **stream, "outputs": {"events": log}} for n in ("a", "b")]
+    with pytest.raises(ConfigError, match="stream b: outputs.events .* is stream a's"):
+        serve_config_from_dict({"streams": twice})
