@@ -45,6 +45,7 @@ from streamseg.evaluation.cdnet import (
     find_sequences,
 )
 from streamseg.evaluation.metrics import METRICS, Scores, valid_pixels
+from streamseg.evaluation.objects import ObjectCounter, ObjectScores
 from streamseg.jsonout import plain
 
 __all__ = ["SequenceResult", "Report", "benchmark", "score_results", "METRICS"]
@@ -65,6 +66,7 @@ class SequenceResult:
     ms_per_frame: float = float("nan")
     warm_up: int = 0
     pr: list[tuple[float, float, float]] | None = None  # (threshold, precision, recall)
+    objects: ObjectScores | None = None  # object recall, precision, false alarms
 
     def row(self) -> dict[str, Any]:
         out = {
@@ -78,6 +80,8 @@ class SequenceResult:
             "warm_up_frames": self.warm_up,
         }
         out.update(self.scores.as_dict())
+        if self.objects is not None:
+            out.update(self.objects.as_dict())
         return out
 
 
@@ -105,9 +109,19 @@ class Report:
         return out
 
     def overall(self, method: str) -> dict[str, float]:
-        """The mean over categories of the per-category means, and the mean ms per frame."""
+        """The mean over categories of the per-category means (pixel and object scores),
+        and the mean ms per frame."""
         cats = self.categories(method)
         out = {k: _mean([c[k] for c in cats.values()]) for k in METRICS}
+        counted = [r.objects for r in self.results if r.method == method and r.objects]
+        if counted:
+            for k in ("object_recall", "object_precision"):
+                rows = [r for r in self.results if r.method == method and r.objects]
+                out[k] = self._category_mean({r.sequence: r.row()[k] for r in rows})
+            # Pooled: most sequences have no empty stretch, and a mean would skip them.
+            empty_minutes = sum(o.empty_frames / o.fps / 60.0 for o in counted)
+            alarms = sum(o.false_alarms for o in counted)
+            out["false_alarms_per_min"] = alarms / empty_minutes if empty_minutes else math.nan
         rows = [r for r in self.results if r.method == method and not math.isnan(r.ms_per_frame)]
         frames = sum(r.frames for r in rows)
         if frames:
@@ -314,7 +328,8 @@ def benchmark(
             if stats.interrupted:
                 report.meta["interrupted"] = True
                 return report
-            scores = evaluate_folder(seq, folder, allow_missing=allow_missing)
+            objects = ObjectCounter()
+            scores = evaluate_folder(seq, folder, allow_missing=allow_missing, objects=objects)
             ms = stats.methods[method]
             report.results.append(
                 SequenceResult(
@@ -327,6 +342,7 @@ def benchmark(
                     ms.ms_mean,
                     ms.warm_up,
                     scorer.curve(),
+                    objects.compute(),
                 )
             )
     return report
@@ -356,10 +372,19 @@ def score_results(
             if len(seqs) == 1 and not (Path(results) / seq.name).is_dir()
             else Path(results) / seq.name
         )
-        scores = evaluate_folder(seq, folder, allow_missing=allow_missing, offset=offset)
+        objects = ObjectCounter()
+        scores = evaluate_folder(
+            seq, folder, allow_missing=allow_missing, offset=offset, objects=objects
+        )
+        scored = len(seq.scored_indices())
         report.results.append(
             SequenceResult(
-                method, category, seq.name, scores, scored_frames=len(seq.scored_indices())
+                method,
+                category,
+                seq.name,
+                scores,
+                scored_frames=scored,
+                objects=objects.compute(),
             )
         )
     return report

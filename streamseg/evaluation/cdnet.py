@@ -37,6 +37,7 @@ from streamseg.evaluation.metrics import (
     Confusion,
     Scores,
 )
+from streamseg.evaluation.objects import ObjectCounter
 
 __all__ = [
     "CDnetSequence",
@@ -213,6 +214,7 @@ def evaluate_folder(
     *,
     allow_missing: bool = False,
     offset: int = 0,
+    objects: ObjectCounter | None = None,
 ) -> Scores:
     """Score a folder of ``binNNNNNN.png`` results against a CDnet sequence.
 
@@ -223,6 +225,8 @@ def evaluate_folder(
         offset: the results are numbered this much below the frames: frame ``i``'s result
             is ``bin{i - offset}.png`` (masks written from a video are numbered from 1,
             a sequence whose input starts at frame 301 needs 300).
+        objects: counts the objects of every scored frame too (object recall, precision
+            and false alarms: :mod:`~streamseg.evaluation.objects`).
 
     Raises:
         EvaluationError: missing results (unless allowed; the message names the offset that
@@ -258,6 +262,8 @@ def evaluate_folder(
             confusion.update(pred, gt, seq.roi)
         except EvaluationError as err:
             raise EvaluationError(f"{path}: {err}") from None
+        if objects is not None:
+            objects.update(pred, gt, seq.roi)
     scores = confusion.compute()
     if scores.tp + scores.fp + scores.fn + scores.tn == 0:
         # Every pixel of every scored frame is outside the ROI or unknown: a score over

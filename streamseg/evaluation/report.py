@@ -4,7 +4,8 @@ Files in the report folder:
 
 * ``results.csv``: one row per (method, sequence) with every metric and ms/frame;
 * ``results.json``: the same plus per-category and overall means and PR curves;
-* ``results.md``: the tables people read (F per sequence per method, overall);
+* ``results.md``: the tables people read (F per sequence per method, overall, object
+  recall / precision and false alarms per minute);
 * ``f_per_sequence.png``: grouped bars, F per sequence per method;
 * ``f_vs_fps.png``: one point per method, overall F against frames per second;
 * ``pr_curves.png``: precision–recall over thresholds for methods with a score.
@@ -62,8 +63,47 @@ def markdown(report: Report) -> str:
             + " | ".join(_fmt(o[k]) for k in METRICS)
             + f" | {_fmt(o.get('fps', math.nan), 1)} |"
         )
+    lines += _objects(report, seqs, overall)
     lines += _ceilings(report, seqs)
     return "\n".join(lines) + "\n"
+
+
+def _objects(report: Report, seqs: list[str], overall: dict[str, dict[str, float]]) -> list[str]:
+    """The object-level tables (Markdown lines; none when no result counted objects)."""
+    methods = [m for m in report.methods if "object_recall" in overall[m]]
+    if not methods:
+        return []
+    by = {(r.method, r.sequence): r.objects for r in report.results}
+    lines = [
+        "",
+        "Objects: connected components of at least 0.05 % of the frame, a mask's matching "
+        "the ground truth's when their boxes overlap by IoU >= 0.3; object recall / "
+        "precision per sequence, and false alarms per minute of the frames without an "
+        "object (a predicted object 3 frames in a row, at 25 fps).",
+        "",
+        "| sequence | " + " | ".join(methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    for s in seqs:
+        cells = []
+        for m in methods:
+            o = by.get((m, s))
+            cells.append("–" if o is None else f"{_fmt(o.recall)} / {_fmt(o.precision)}")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| **mean** | "
+        + " | ".join(
+            f"**{_fmt(overall[m]['object_recall'])} / {_fmt(overall[m]['object_precision'])}**"
+            for m in methods
+        )
+        + " |"
+    )
+    lines.append(
+        "| false alarms/min | "
+        + " | ".join(_fmt(overall[m]["false_alarms_per_min"], 2) for m in methods)
+        + " |"
+    )
+    return lines
 
 
 def _ceilings(report: Report, seqs: list[str]) -> list[str]:
