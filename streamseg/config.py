@@ -247,7 +247,7 @@ def shipped_configs() -> dict[str, Path]:
 
     Example:
         >>> sorted(shipped_configs())
-        ['cameras', 'cdnet', 'cpu-small', 'default', 'rtsp']
+        ['cameras', 'cdnet', 'cpu-small', 'default', 'rtsp', 'zones']
     """
     return {p.stem: p for p in sorted((Path(__file__).parent / "configs").glob("*.yaml"))}
 

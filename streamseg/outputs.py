@@ -133,7 +133,11 @@ def build_event_sink(outputs: OutputConfig, methods: Sequence[str]) -> Sink | No
         raise ConfigError(
             f"outputs.event_method {method!r} is not a method of this run ({', '.join(methods)})"
         )
-    config, zones = load_event_file(outputs.zones) if outputs.zones else (EventConfig(), ())
+    from streamseg.config import find_config
+
+    # A file, or the shipped example by name (streamseg config show zones).
+    zones_file = find_config(outputs.zones) if outputs.zones else None
+    config, zones = load_event_file(zones_file) if zones_file else (EventConfig(), ())
     camera = outputs.camera or "streamseg"
     detector = EventDetector(
         config, zones, camera=camera, method=method, media=event_media(outputs)

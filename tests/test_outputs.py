@@ -150,3 +150,13 @@ def test_event_outputs_are_checked_before_anything_opens(tmp_path: Path):
     with pytest.raises(SinkError, match="outputs.video and outputs.events both write"):
         ss.run_config(_config("synthetic:frames=4,size=64x48", video=str(log), events=str(log)))
     assert not log.exists()
+
+
+def test_the_shipped_zones_file_is_found_by_name(tmp_path: Path, monkeypatch):
+    from streamseg.outputs import build_event_sink
+    from streamseg.sinks.events import EventSink
+
+    monkeypatch.chdir(tmp_path)  # no zones file here: the package's example is used
+    sink = build_event_sink(_config("synthetic", zones="zones").outputs, ["mog2"])
+    assert isinstance(sink, EventSink)
+    assert [z.name for z in sink.detector.zone_configs] == ["driveway", "clock"]
