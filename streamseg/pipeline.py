@@ -590,7 +590,7 @@ def _serve_metrics(
 
 def watch(
     source: str | FrameSource,
-    method: str | Segmenter = "mog2",
+    method: str | Segmenter,
     *,
     zones: str | Path | Sequence[Any] | None = None,
     config: Any = None,
