@@ -4,9 +4,9 @@ streamseg is layered bottom to top: ``params``, ``errors``, ``frame``, ``window`
 ``timings``, ``fileio``, ``jsonout``, ``sources/`` and ``segmenters/`` (the methods,
 registered as ``streamseg.segmenters`` is imported); then ``sinks/``, the ``registry``
 (looking methods up), ``config`` (the run's schema), ``outputs``, ``pipeline``,
-``evaluation/``, ``serve`` and ``cli``. Every import counts, also one inside a function
-(those only put a cycle off until run time); one under ``if TYPE_CHECKING:`` does not
-(it never runs).
+``stacks`` (the microscopy stacks' run), ``evaluation/``, ``serve`` and ``cli``. Every
+import counts, also one inside a function (those only put a cycle off until run time);
+one under ``if TYPE_CHECKING:`` does not (it never runs).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ LOW = (
     "sources",
     "segmenters",
 )
-HIGH = ("config", "registry", "pipeline", "outputs", "serve", "cli", "evaluation")
+HIGH = ("config", "registry", "pipeline", "outputs", "stacks", "serve", "cli", "evaluation")
 #: Where a method may be named: the methods themselves, the registry (its typed
 #: overloads), and the DeepLS family's shipped weights (keyed by its net family).
 NAMING = ("segmenters", "registry", "models")

@@ -147,12 +147,21 @@ class Trainer:
         ctx = torch.from_numpy(np.ascontiguousarray(context, np.float32))[None]
         return torch.cat([d, ctx.expand(d.shape[0], -1, -1, -1)], dim=1)
 
-    def step(self, frames: np.ndarray, context: np.ndarray | None = None) -> float:
+    def step(
+        self,
+        frames: np.ndarray,
+        context: np.ndarray | None = None,
+        penalty: Callable[[Any], Any] | None = None,
+    ) -> float:
         """One gradient step on ``frames`` (``(N, h, w[, 3])`` float32 in [0, 1]).
 
         ``context``: the window context ``(k·C, h, w)`` for models that see one
         (:mod:`~streamseg.segmenters.deepls.context`), the same for every frame;
         computed from ``frames`` when not given.
+
+        ``penalty``: a term added to the U-Net's loss, a function of the batch's sparse
+        part ``S`` (a tensor ``(N, C, h, w)``), e.g. the augmented Lagrangian of an
+        ADMM split (:mod:`~streamseg.segmenters.deepls.admm`).
 
         A bad step changes nothing and is counted in :attr:`rollbacks`: a batch with
         NaN/Inf is refused; a non-finite or exploding loss restores the weights from
@@ -169,9 +178,14 @@ class Trainer:
             The loss before the step, or NaN if the step was refused or rolled back.
         """
         with self._lock:
-            return self._step(frames, context)
+            return self._step(frames, context, penalty)
 
-    def _step(self, frames: np.ndarray, context: np.ndarray | None) -> float:
+    def _step(
+        self,
+        frames: np.ndarray,
+        context: np.ndarray | None,
+        penalty: Callable[[Any], Any] | None = None,
+    ) -> float:
         import torch
 
         from streamseg.segmenters.deepls.loss import lowrank_sparse_loss
@@ -188,13 +202,16 @@ class Trainer:
             if self.model_config.family == "slnet":
                 terms = self._slnet_loss(d)
             else:
-                terms = lowrank_sparse_loss(
-                    d, self.model(self.inputs(d, context)), self.config.lam_scale, self.config.tv
-                )
+                s = self.model(self.inputs(d, context))
+                terms = lowrank_sparse_loss(d, s, self.config.lam_scale, self.config.tv)
         except torch.linalg.LinAlgError as err:  # eigvalsh on a degenerate Gram matrix
             self._rollback(f"linear algebra failed ({str(err).splitlines()[0][:80]})")
             return float("nan")
         loss = terms.loss
+        if penalty is not None:
+            if self.model_config.family == "slnet":
+                raise ValueError("a penalty on S applies to the U-Net's loss only")
+            loss = loss + penalty(s)
         value = float(loss.detach())
         if not math.isfinite(value):
             self._rollback("loss is not finite")
