@@ -33,6 +33,7 @@ from streamseg.cli.demo import demo_cmd
 from streamseg.cli.eval import eval_cmd
 from streamseg.cli.export import export_cmd
 from streamseg.cli.list import list_cmd
+from streamseg.cli.microscopy import microscopy_group
 from streamseg.cli.run import run_cmd
 from streamseg.cli.serve import serve_cmd
 from streamseg.cli.synth import synth_cmd
@@ -70,6 +71,7 @@ for _command in (
     serve_cmd,
     list_cmd,
     config_group,
+    microscopy_group,
 ):
     cli.add_command(_command)
 

@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 
 class StackDeepLS(StackMethod):
-    """The DeepLS U-Net trained on the stack (see the module's description)."""
+    """The DeepLS U-Net trained on the stack by the low-rank + sparse loss, with an optional
+    anisotropic TV (penalty or ADMM)."""
 
     name = "deepls"
     learns = True

@@ -25,7 +25,7 @@ __all__ = ["TemporalMedian"]
 
 
 class TemporalMedian(StackMethod):
-    """The sliding temporal median background (see the module's description)."""
+    """The per-pixel median of a sliding window of frames, centred or causal."""
 
     name = "median"
 

@@ -29,7 +29,7 @@ __all__ = ["RollingBall"]
 
 
 class RollingBall(StackMethod):
-    """Each frame's rolling-ball background (see the module's description)."""
+    """A ball rolled under each frame, ImageJ's Subtract Background (scikit-image's)."""
 
     name = "rolling-ball"
 

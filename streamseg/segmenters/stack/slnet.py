@@ -8,9 +8,14 @@ background-removed frame is ``S = ReLU(frame − L)``. It trains on the stack it
 without labels, then runs frame by frame: frame ``t``'s background is the output for
 the stack ``t + temporal_shifts`` (shifts that fall off the end are mirrored, ``t − s``).
 
-The net is :class:`~._torch_slnet.StormSLNet`: two convolutions (``kernel`` 1 as in the
-paper), ``hidden`` channels between them (the paper's ``2·nT``), a ReLU at the output
-(and between them with ``hidden_relu``). Two losses:
+The net is :class:`~._torch_slnet.StormSLNet`: two convolutions without bias,
+``hidden`` channels between them, a ReLU at the output (and between them with
+``hidden_relu``). The paper's configuration is ``temporal_shifts=0,49,99``, ``kernel=1``
+(each pixel's frames mixed, nothing spatial), ``hidden=6``, no hidden ReLU. The default
+here sees more: 11 frames 10 apart centred on the frame, 3×3 kernels and a hidden ReLU
+(a blend of three frames leaves a background as noisy as a third of a frame, and a
+linear blend cannot ignore a blink; see docs/microscopy.md for both measured). Two
+losses:
 
 * ``lowrank`` (the default): streamseg's low-rank + sparse loss on each stack, with the
   ``rank`` largest singular values left unpenalised (the background's own components) and
@@ -27,6 +32,7 @@ percentile of the pool, so the parameters do not depend on the camera's units.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -79,7 +85,8 @@ class Scaling:
 
 
 class StackSLNet(StackMethod):
-    """SLNet trained on the stack (see the module's description)."""
+    """SLNet (STORM): a tiny net trained on the stack gives the low-rank background of
+    frames taken temporal_shifts apart."""
 
     name = "slnet"
     learns = True
@@ -99,31 +106,34 @@ class StackSLNet(StackMethod):
             lam: weight of the sparse part's L1 (``lowrank`` loss).
             alpha: weight of the sparse part's mean (``paper`` loss; the paper's 12).
             mu: soft threshold of ``L``'s singular values (``paper`` loss; the paper's 0.01).
-            steps: training steps.
+            steps: training steps (the update before a loss that jumps above ``explode``
+                times the running mean, or an output ReLU that died, is undone).
             batch: stacks per step.
             crop: side of the random square crop a step trains on (the paper's 128).
             pool: stacks, spread over the whole stack, training draws from.
             lr: Adam's learning rate.
             init_gain: scale of the non-negative initial weights (the paper's 0.5).
+            explode: the loss jump that undoes a step.
             seed: seed of the weights and the sampling.
             threads: torch threads (0: torch's default).
         """
 
-        temporal_shifts: tuple[int, ...] = (0, 49, 99)
-        kernel: int = 1
+        temporal_shifts: tuple[int, ...] = (-50, -40, -30, -20, -10, 0, 10, 20, 30, 40, 50)
+        kernel: int = 3
         hidden: int = 0
-        hidden_relu: bool = False
+        hidden_relu: bool = True
         loss: Literal["lowrank", "paper"] = "lowrank"
         rank: int = 1
         lam: float = 1.0
         alpha: float = 12.0
         mu: float = 0.01
-        steps: int = 1000
+        steps: int = 400
         batch: int = 8
         crop: int = 128
         pool: int = 100
         lr: float = 1e-3
         init_gain: float = 0.5
+        explode: float = 5.0
         seed: int = 0
         threads: int = 0
 
@@ -140,6 +150,7 @@ class StackSLNet(StackMethod):
             check(self.batch >= 1 and self.crop >= 8 and self.pool >= 1, "batch, crop, pool")
             check(self.lr > 0 and self.init_gain > 0, "lr and init_gain must be > 0")
             check(self.threads >= 0, "threads must be >= 0")
+            check(self.explode > 1, "explode must be > 1")
 
         @property
         def frames(self) -> int:
@@ -151,6 +162,7 @@ class StackSLNet(StackMethod):
         self.model: Any = None
         self.scaling: Scaling | None = None
         self.losses: list[float] = []
+        self.rollbacks = 0
         self.seconds = 0.0
 
     def _net(self) -> Any:
@@ -205,6 +217,8 @@ class StackSLNet(StackMethod):
             _, _, h, w = pool.shape
             ch, cw = min(c.crop, h), min(c.crop, w)
             t0 = time.perf_counter()
+            mean: float | None = None
+            good = (copy.deepcopy(self.model.state_dict()), copy.deepcopy(optimizer.state_dict()))
             for step in range(c.steps):
                 if should_stop is not None and should_stop():
                     break
@@ -218,20 +232,36 @@ class StackSLNet(StackMethod):
                     loss = paper_loss(batch, low, c.rank, c.mu, c.alpha)
                 else:
                     loss = lowrank_loss(batch, low, c.rank, c.lam)
+                value = float(loss.detach())
+                dead = float(low.detach().max()) <= 0
+                if dead or (mean is not None and not value <= c.explode * mean):
+                    # The last update overshot (an output ReLU that died gives a flat, high
+                    # loss for good): undo it and go on more gently.
+                    self.model.load_state_dict(good[0])
+                    optimizer.load_state_dict(good[1])
+                    for group in optimizer.param_groups:
+                        group["lr"] *= 0.5
+                    self.rollbacks += 1
+                    continue
+                good = (
+                    copy.deepcopy(self.model.state_dict()),
+                    copy.deepcopy(optimizer.state_dict()),
+                )
+                mean = value if mean is None else 0.9 * mean + 0.1 * value
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                value = float(loss.detach())
                 self.losses.append(value)
                 if on_step is not None:
                     on_step(step, c.steps, value)
             self.seconds = time.perf_counter() - t0
             self.model.eval()
             log.info(
-                "slnet: %d steps in %.1f s, loss %.4g",
+                "slnet: %d steps in %.1f s, loss %.4g, %d undone",
                 len(self.losses),
                 self.seconds,
                 self.losses[-1] if self.losses else float("nan"),
+                self.rollbacks,
             )
         finally:
             torch.set_num_threads(previous)

@@ -38,7 +38,7 @@ def test_slnet_parameters_are_checked():
     with pytest.raises(ConfigError, match="include 0"):
         create_stack_method("slnet", temporal_shifts=(1, 2))
     with pytest.raises(ConfigError, match="rank must be in 1..3"):
-        create_stack_method("slnet", rank=4)
+        create_stack_method("slnet", temporal_shifts=(0, 5, 9), rank=4)
     with pytest.raises(ConfigError, match="kernel"):
         create_stack_method("slnet", kernel=2)
 
@@ -92,6 +92,17 @@ def test_slnet_trains_on_the_stack_and_removes_its_background(smlm, params):
         background = np.stack([p.background for p in parts])
         assert rmse(background, smlm.background) < 0.8 * rmse(smlm.raw, smlm.background)
         assert np.mean(method.losses[-5:]) < np.mean(method.losses[:5])
+
+
+def test_slnet_undoes_steps_that_overshoot(smlm):
+    method = create_stack_method(
+        "slnet", temporal_shifts=(0, 7, 14), **{**TINY, "lr": 20.0, "steps": 30}
+    )
+    method.fit(smlm.raw)
+    assert method.rollbacks > 0
+    assert len(method.losses) + method.rollbacks == 30
+    background = next(method.decompose(smlm.raw)).background
+    assert background.mean() > 0.5 * smlm.background[0].mean()  # its output ReLU lives
 
 
 def test_slnet_stops_training_when_asked(smlm):
