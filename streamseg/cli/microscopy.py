@@ -39,9 +39,7 @@ def microscopy_group() -> None:
     "--method",
     "-m",
     type=StackMethod(),
-    default="slnet",
-    show_default=True,
-    help="Background method (streamseg microscopy list).",
+    help="Background method (default: SLNet; streamseg microscopy list).",
 )
 @click.option("--sparse", metavar="TIF", help="Write the frames with their background removed.")
 @click.option("--background", metavar="TIF", help="Write the backgrounds.")
@@ -76,7 +74,7 @@ def microscopy_group() -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bars.")
 def run_stack_cmd(
     stack: str,
-    method: str,
+    method: str | None,
     sparse: str | None,
     background: str | None,
     mask: str | None,
@@ -94,8 +92,10 @@ def run_stack_cmd(
     from streamseg.cli.progress import step_bars
     from streamseg.errors import ConfigError
     from streamseg.params import params_from_overrides
+    from streamseg.segmenters.stack.base import DEFAULT_METHOD
     from streamseg.stacks import MaskRule, StackOutputs, process_stack
 
+    method = method or DEFAULT_METHOD
     outputs = StackOutputs(
         sparse=sparse, background=background, mask=mask, dtype="float32" if as_float else "input"
     )

@@ -20,6 +20,7 @@ from streamseg.errors import ConfigError
 from streamseg.params import build
 
 __all__ = [
+    "DEFAULT_METHOD",
     "METHODS",
     "Decomposition",
     "StackLike",
@@ -36,6 +37,9 @@ METHODS = {
     "rolling-ball": "streamseg.segmenters.stack.rollingball:RollingBall",
     "slnet": "streamseg.segmenters.stack.slnet:StackSLNet",
 }
+
+#: The method a command uses when none is named.
+DEFAULT_METHOD = "slnet"
 
 
 class StackLike(Protocol):
