@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import time
@@ -211,16 +210,13 @@ def process_stack(
         m = method
     else:
         m = create_stack_method(method, **dict(params or {}))
-    with contextlib.ExitStack() as exits:
-        if path is not None:
-            stack: Any = exits.enter_context(TiffStack(path))
-            info = stack.info
-        else:
-            stack = source
-            t, h, w = stack.shape
-            info = StackInfo(t, h, w, np.dtype(stack.dtype).name)
-        return _run(stack, info, m, named, outputs, mask, on_progress, should_stop)
-    raise AssertionError("unreachable")  # pragma: no cover  (mypy: ExitStack may swallow)
+    if path is not None:
+        with TiffStack(path) as stack:
+            return _run(stack, stack.info, m, named, outputs, mask, on_progress, should_stop)
+    array: Any = source
+    t, h, w = array.shape
+    info = StackInfo(t, h, w, np.dtype(array.dtype).name)
+    return _run(array, info, m, named, outputs, mask, on_progress, should_stop)
 
 
 def _run(

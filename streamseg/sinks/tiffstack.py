@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import mmap
 import os
 from pathlib import Path
@@ -217,8 +218,6 @@ def write_stack(
     ``info`` gives the calibration (pixel size, unit, interval); the shape and the
     pixel type are the array's.
     """
-    import dataclasses
-
     frames = np.asarray(frames)
     if frames.ndim == 2:
         frames = frames[None]
