@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 if TYPE_CHECKING:
     from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
+    from streamseg.segmenters.deepls.memory import MemoryConfig
     from streamseg.segmenters.masking import MaskRule
 
 __all__ = ["DeepLSParams", "KNNParams", "MOG2Params", "RPCAParams"]
@@ -64,7 +65,7 @@ class DeepLSParams(TypedDict, total=False):
     weights: str | None
     start: str
     save: str | None
-    mode: Literal["async", "sync"]
+    mode: Literal["auto", "paced", "async", "sync"]
     window: int
     stride: int
     interval: float
@@ -89,5 +90,9 @@ class DeepLSParams(TypedDict, total=False):
     train: TrainConfig | Mapping[str, Any]
     area: int
     mask: MaskRule | Mapping[str, Any]
+    fusion: Literal["veto", "memory", "net", "and", "or"]
+    veto_share: float
+    memory: MemoryConfig | Mapping[str, Any]
+    stabilise: bool
     fps: float
     seed: int

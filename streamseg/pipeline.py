@@ -403,14 +403,18 @@ def _absolute(config: RunConfig) -> RunConfig:
     return dataclasses.replace(config, source=source, outputs=outputs)
 
 
-def _with_source_fps(config: RunConfig, source_fps: float | None) -> RunConfig:
-    """Methods whose ``fps`` is 0 ("the source's") get the source's frame rate (or 25)."""
+def _fit_to_source(config: RunConfig, source_fps: float | None, live: bool) -> RunConfig:
+    """Methods whose ``fps`` is 0 ("the source's") get the source's frame rate (or 25), and
+    those whose ``mode`` is ``auto`` train paced by the clock (``async``) on a live source."""
     from streamseg.registry import method_class
 
     methods = []
     for m in config.methods:
-        if method_class(m.name).wants_source_fps and m.config.fps == 0:
+        cls = method_class(m.name)
+        if cls.wants_source_fps and m.config.fps == 0:
             m = dataclasses.replace(m, config=dataclasses.replace(m.config, fps=source_fps or 25.0))
+        if cls.wants_source_liveness and live and m.config.mode == "auto":
+            m = dataclasses.replace(m, config=dataclasses.replace(m.config, mode="async"))
         methods.append(m)
     return dataclasses.replace(config, methods=tuple(methods))
 
@@ -464,7 +468,7 @@ def run_config(
             stack.enter_context(source)
             if on_open is not None:
                 on_open(source)
-            config = _with_source_fps(config, source.info.fps)
+            config = _fit_to_source(config, source.info.fps, source.info.is_live)
             segmenters = _create_segmenters(stack, config, segmenters_out)
             fps = config.outputs.fps or source.info.fps or 25.0
             live = source.info.is_live

@@ -71,18 +71,18 @@ def rng() -> np.random.Generator:
 def slow_deepls_start_up(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """DeepLS's start-up waits until its segmenter is closed, as a slow one would (torch's
     import and the export take seconds); the event is set once a start-up began."""
-    from streamseg.segmenters.deepls.segmenter import _StartUp
+    from streamseg.segmenters.deepls.engine import StartUp
 
-    load = _StartUp._load
+    load = StartUp._load
     loading = threading.Event()
 
-    def slow_load(self: _StartUp) -> Any:
+    def slow_load(self: StartUp) -> Any:
         loading.set()
         self._stop.wait(20)  # the lifeline's stop: set when the segmenter is closed
         self._stage()  # closed: the start-up is abandoned here
         return load(self)
 
-    monkeypatch.setattr(_StartUp, "_load", slow_load)
+    monkeypatch.setattr(StartUp, "_load", slow_load)
     return loading
 
 

@@ -49,5 +49,5 @@ def test_every_parameter_of_every_method_is_described():
         assert all(doc for _, _, _, doc in rows), (name, [r[0] for r in rows if not r[3]])
     rows = {r[0]: r for r in describe_config(registered()["slnet"].Config)}  # inherited docs
     assert rows["window"][1:3] == ("int", "32") and "sliding window" in rows["window"][3]
-    assert rows["mode"][1] == "async | sync" and rows["weights"][1] == "str | None"
+    assert rows["mode"][1] == "auto | paced | async | sync" and rows["weights"][1] == "str | None"
     assert rows["net.family"][2] == "'slnet'" and "``" not in rows["net.context"][3]

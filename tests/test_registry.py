@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import streamseg as ss
@@ -120,7 +122,7 @@ def test_the_typed_parameters_are_the_config_fields(name: str, params: str):
     from streamseg.registry import method_class
 
     typed = {k: v.__forward_arg__ for k, v in getattr(_keywords, params).__annotations__.items()}
-    nested = {"ModelConfig", "TrainConfig", "MaskRule"}
+    nested = {"ModelConfig", "TrainConfig", "MaskRule", "MemoryConfig"}
     fields = {
         f.name: f"{f.type} | Mapping[str, Any]" if f.type in nested else str(f.type)
         for f in dataclasses.fields(method_class(name).Config)
@@ -132,7 +134,9 @@ def test_type_checkers_flag_a_mistyped_parameter(tmp_path, monkeypatch):
     from pathlib import Path
 
     mypy = pytest.importorskip("mypy.api")
-    snippet = tmp_path / "use.py"
+    # A name of its own each run: mypy's shared cache (below) otherwise reports a module
+    # "use" of an earlier run, with that run's path.
+    snippet = tmp_path / f"use_{tmp_path.name.replace('-', '_')}_{os.getpid()}.py"
     lines = [
         "import streamseg as ss",
         "reveal_type(ss.create('mog2', history=200))",

@@ -228,6 +228,9 @@ class Segmenter(abc.ABC):
     #: Its ``Config`` has an ``fps`` where 0 means "the source's frame rate", which a run
     #: fills in from the source it opened.
     wants_source_fps: ClassVar[bool] = False
+    #: Its ``Config`` has a ``mode`` where ``auto`` means "in step with the frames", which a
+    #: run sets to ``async`` (paced by the clock) when the source it opened is live.
+    wants_source_liveness: ClassVar[bool] = False
     #: ``streamseg train`` trains its model on a clip first (the two-pass mode; its
     #: ``Config`` is DeepLS's, with ``net`` and ``train``).
     trains_on_clip: ClassVar[bool] = False

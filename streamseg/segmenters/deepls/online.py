@@ -84,13 +84,17 @@ class OnlineLearner:
     Args:
         trainer: the :class:`~streamseg.segmenters.deepls.train.Trainer` (owned from now on).
         window: the shared frame window (the caller pushes into it).
-        publish: builds a new session from the trainer's frozen model and swaps it in;
-            called with the new version, on the trainer's thread.
-        mode: ``async`` (background thread) or ``sync`` (inline in :meth:`after_frame`).
+        build: builds a new session from the trainer's frozen model (given the new
+            version), on the trainer's thread.
+        install: swaps a built session in (given it and its version).
+        mode: ``async`` (a background thread, rounds one after the other, paced by the
+            clock), ``paced`` (a background thread, a round every ``train_every`` frames:
+            what is learned by a frame depends on the frames alone) or ``sync`` (inline in
+            :meth:`after_frame`).
         min_frames: frames the window needs before training starts.
         steps_per_round: gradient steps per round (a round in sync mode runs every
             ``train_every`` frames; in async mode rounds follow each other).
-        train_every: frames between rounds in sync mode.
+        train_every: frames between rounds in sync and paced modes.
         publish_every: steps between two publishes.
         publish_seconds: in async mode, publish at least this often while training.
         threads: torch threads for training (0: leave torch's setting).
@@ -107,7 +111,8 @@ class OnlineLearner:
         self,
         trainer: Trainer,
         window: FrameWindow,
-        publish: Callable[[int], None],
+        build: Callable[[int], Any],
+        install: Callable[[Any, int], None],
         *,
         mode: str = "async",
         min_frames: int = 4,
@@ -124,7 +129,8 @@ class OnlineLearner:
         self.trainer = trainer
         self.name = name
         self.window = window
-        self._publish = publish
+        self._build = build
+        self._install = install
         self.mode = mode
         self.min_frames = min_frames
         self.steps_per_round = steps_per_round
@@ -141,6 +147,12 @@ class OnlineLearner:
         self._since_publish = 0
         self._last_publish = time.monotonic()
         self._paused = threading.Event()
+        # Paced mode: the round in flight (a window snapshot handed to the trainer's thread),
+        # its end, and the session it built, which the caller swaps in at the next round.
+        self._job: np.ndarray | None = None
+        self._in_flight = False
+        self._round_done = threading.Event()
+        self._built: tuple[Any, int] | None = None
         self._worker = Worker(
             "streamseg-trainer", f"{name}: the online trainer failed", spawn=spawn, sticky=True
         )
@@ -156,13 +168,42 @@ class OnlineLearner:
         if self.mode == "sync":
             if not self._paused.is_set() and self._frames % self.train_every == 0:
                 try:
-                    self._round()
+                    self._round(self.window.snapshot() if self._ready() else None)
                 except Exception as err:  # reported as the thread's failures are
                     self._worker.fail(err)
                     self.check()
             return
+        if self.mode == "paced":
+            if not self._paused.is_set() and self._frames % self.train_every == 0:
+                self._next_round()
+            return
         if not self._worker.started:
             self._worker.start(self._run)
+        self._worker.wake()
+
+    def _ready(self) -> bool:
+        return len(self.window) >= self.min_frames
+
+    def _next_round(self) -> None:
+        """Paced mode: finish the round in flight, swap in what it built, hand over the next."""
+        if self._in_flight:
+            while not self._round_done.wait(0.1):
+                if self._worker.error is not None or not self._worker.alive:
+                    break
+            self.check()
+            self._in_flight = False
+            if self._built is not None:
+                built, version = self._built
+                self._built = None
+                self._install(built, version)
+                self._published(version)
+        if not self._ready():
+            return
+        if not self._worker.started:
+            self._worker.start(self._run_paced)
+        self._round_done.clear()
+        self._job = self.window.snapshot()
+        self._in_flight = True
         self._worker.wake()
 
     def check(self, unreported_only: bool = False) -> None:
@@ -195,16 +236,29 @@ class OnlineLearner:
 
     # -- the trainer's side -----------------------------------------------------------------
 
-    def _round(self) -> None:
-        if len(self.window) < self.min_frames:
+    def _round(self, batch: np.ndarray | None, install: bool = True) -> None:
+        """Train ``steps_per_round`` steps on the window snapshot ``batch``; publish when due.
+
+        Args:
+            batch: the window's frames (None: the window is not full enough yet).
+            install: swap a new model in now (``False``, paced mode: keep it for the
+                caller, who swaps it in at the next round, in step with the frames).
+        """
+        if batch is None:
             return
-        batch = self.window.snapshot()
         context = window_context(batch, self.trainer.model_config.context)
         for _ in range(self.steps_per_round):
             if self._worker.stop.is_set():
                 return
-            # New objects every step; the context stays the window's own (see augment).
-            frames = paste_objects(batch, self.trainer.rng, self.paste) if self.paste else batch
+            # A step sees ``train.frames`` of the window's frames (the context stays the whole
+            # window's): the cost of a step grows with its batch, the context's quality with
+            # the window. New objects every step (see augment).
+            frames = batch
+            n = self.trainer.config.frames
+            if len(frames) > n:
+                frames = frames[np.sort(self.trainer.rng.choice(len(frames), n, replace=False))]
+            if self.paste:
+                frames = paste_objects(frames, self.trainer.rng, self.paste)
             loss = self.trainer.step(frames, context)
             self.stats.steps = self.trainer.steps
             self.stats.rollbacks = self.trainer.rollbacks
@@ -217,16 +271,25 @@ class OnlineLearner:
             and self._since_publish > 0
         )
         if due:
-            self.publish_now()
+            if install:
+                self.publish_now()
+            else:
+                version = self.stats.version + 1
+                self._built = (self._build(version), version)
+                self._since_publish = 0
 
     def publish_now(self) -> None:
         """Export the trainer's model and swap it in (version + 1)."""
         t0 = time.perf_counter()
         version = self.stats.version + 1
-        self._publish(version)
+        self._install(self._build(version), version)
+        self._published(version, t0)
+
+    def _published(self, version: int, t0: float | None = None) -> None:
         self.stats.version = version
         self.stats.swaps += 1
-        self.stats.publish_ms = 1000 * (time.perf_counter() - t0)
+        if t0 is not None:
+            self.stats.publish_ms = 1000 * (time.perf_counter() - t0)
         if self.stats.first_swap_s is None:
             self.stats.first_swap_s = time.monotonic() - self.stats.started
         self._since_publish = 0
@@ -248,10 +311,26 @@ class OnlineLearner:
                     self._worker.sleep(0.05)
                     continue
                 started = time.monotonic()
-                self._round()
+                self._round(self.window.snapshot() if self._ready() else None)
                 if self.max_steps_per_s > 0:
                     budget = self.steps_per_round / self.max_steps_per_s
                     stop.wait(max(0.0, budget - (time.monotonic() - started)))
+        except BaseException as err:  # the worker keeps it; check() raises it on the caller's
+            log.error("%s: online trainer stopped: %s", self.name, err)
+            raise
+
+    def _run_paced(self) -> None:
+        stop = self._worker.stop
+        try:
+            while not stop.is_set():
+                job, self._job = self._job, None
+                if job is None:
+                    self._worker.sleep(0.05)
+                    continue
+                try:
+                    self._round(job, install=False)
+                finally:
+                    self._round_done.set()
         except BaseException as err:  # the worker keeps it; check() raises it on the caller's
             log.error("%s: online trainer stopped: %s", self.name, err)
             raise

@@ -25,12 +25,12 @@ a ghost that stays when a parked object leaves, and streams differ in which is w
 
 Ghosts (where an object *was*: it stood in the first frame, or parked and left) are
 told from objects by their outline, which is an edge of the window's median rather
-than of the frame (:mod:`~streamseg.segmenters.ghosts`); their still pixels are left
+than of the frame (:mod:`~streamseg.segmenters.deepls.ghosts`); their still pixels are left
 out of the mask (``ghosts``, the edge ratio; 0: off).
 
 Outlines: the mask comes from the processing size and overshoots objects by a few
 pixels; a Σ-Δ background at the frame's size trims it to where the frame really
-changed (:mod:`~streamseg.segmenters.outline`; ``outline``, in noise scales; 0: off).
+changed (:mod:`~streamseg.segmenters.deepls.outline`; ``outline``, in noise scales; 0: off).
 
 This module must not import torch at import time (the registry loads it for
 ``streamseg list``); the inference backend is loaded when the first frame comes.
@@ -40,11 +40,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, ClassVar, Literal, NamedTuple
 
 import cv2
@@ -52,11 +49,15 @@ import numpy as np
 
 from streamseg.errors import ClosedError, ConfigError
 from streamseg.params import check
-from streamseg.segmenters.base import MAX_THREADS, Lifeline, Segmenter
+from streamseg.segmenters.base import MAX_THREADS, Segmenter
 from streamseg.segmenters.deepls.config import ModelConfig, TrainConfig
 from streamseg.segmenters.deepls.context import net_input
+from streamseg.segmenters.deepls.engine import StartUp, check_stack
+from streamseg.segmenters.deepls.memory import MemoryConfig, PixelMemory
+from streamseg.segmenters.deepls.outline import Outline
+from streamseg.segmenters.deepls.policies import combine, dilate, to_size
+from streamseg.segmenters.deepls.stabilise import Stabiliser
 from streamseg.segmenters.masking import MaskRule, residual_score
-from streamseg.segmenters.outline import Outline
 from streamseg.segmenters.preprocess import to_processing
 from streamseg.segmenters.registration import register
 from streamseg.window import FrameWindow
@@ -67,273 +68,15 @@ log = logging.getLogger(__name__)
 
 
 class _Segmented(NamedTuple):
-    """One frame through the net: what the mask and the learner need."""
+    """One frame through the net and the memory: what the mask and the learners need."""
 
     x: np.ndarray  # the frame at processing size
-    mask: np.ndarray  # at the frame's size
+    mask: np.ndarray  # the final mask, at the frame's size, in the frame's own place
     residual: np.ndarray | None  # S (None before any model)
-    small: np.ndarray | None  # the mask at processing size, ghosts removed (hold policy)
-    frame: np.ndarray  # the frame as given (the outline's background learns from it)
-
-
-def _dilate(where: np.ndarray) -> np.ndarray:
-    """``where`` grown by one pixel: a mask's rim is what a policy misses first."""
-    return cv2.dilate(where.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-
-
-def _to_size(where: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Processing-size pixels (bool), grown by one pixel, at the frame's ``size`` ``(h, w)``."""
-    grown = _dilate(where).astype(np.uint8)
-    return cv2.resize(grown, (size[1], size[0]), interpolation=cv2.INTER_NEAREST) > 0
-
-
-def _check_stack(min_frames: int, net: ModelConfig) -> None:
-    """SLNet trains on stacks of ``net.stack`` window frames: the window must hold one."""
-    check(
-        net.family != "slnet" or min_frames >= net.stack,
-        f"min_frames={min_frames} is below SLNet's stack of {net.stack} frames; "
-        f"set min_frames >= {net.stack}",
-    )
-
-
-class _Loaded(NamedTuple):
-    """What a start-up built: the segmenter installs it on the caller's thread."""
-
-    net: ModelConfig
-    size: tuple[int, int]  # the processing size
-    engine: tuple[str, Any]  # ("onnx", OnnxRunner) or ("torch", the eager model)
-    context: np.ndarray | None  # a frozen model's fixed window context
-    window: FrameWindow | None
-    learner: Any  # the OnlineLearner (not started yet), None for a frozen model
-
-
-class _Abandoned(Exception):
-    """The segmenter was closed while it started: the start-up stops where it is."""
-
-
-def _window_for(config: Any) -> FrameWindow:
-    return FrameWindow(config.window, config.stride, config.interval)
-
-
-class _StartUp:
-    """One load of a model on a thread of its own: torch's import, export, ONNX Runtime's session.
-
-    The first frame (or ``open``) waits for it; a ``close()`` from another thread, the
-    segmenter's collection or the interpreter's exit abandon it instead (:meth:`abandon`,
-    or the lifeline's ``stop``), and the waiting call ends at once. It refers to the
-    configuration, never to the segmenter, checks between its stages and ends alone,
-    dropping what it built: the learner's thread starts only with the first frame, so an
-    abandoned start-up leaves nothing running.
-
-    Args:
-        config: the segmenter's ``Config``.
-        family: ``unet`` or ``slnet``.
-        name: the method's name (messages).
-        size: the frames' ``(h, w)`` (None: not known, frozen models only).
-        lifeline: the segmenter's (its ``stop``; it starts the trainer's thread).
-    """
-
-    def __init__(
-        self,
-        config: Any,
-        family: str,
-        name: str,
-        size: tuple[int, int] | None,
-        lifeline: Lifeline,
-    ) -> None:
-        self.config = config
-        self.family = family
-        self.name = name
-        self.size = size
-        self._lifeline = lifeline
-        self._stop = lifeline.stop
-        self._abandoned = False
-        self.done = threading.Event()
-        self.result: _Loaded | None = None
-        self.error: BaseException | None = None
-
-    @property
-    def abandoned(self) -> bool:
-        return self._abandoned or self._stop.is_set()
-
-    def abandon(self) -> None:
-        """Give up: the waiting call wakes now, the thread stops at its next stage."""
-        self._abandoned = True
-        self.done.set()
-
-    def run(self) -> None:
-        try:
-            self.result = self._load()
-        except _Abandoned:
-            log.debug("%s: start-up abandoned", self.name)
-        except BaseException as err:  # raised again on the waiting caller's thread
-            self.error = err
-        finally:
-            self.done.set()
-
-    def _stage(self) -> None:
-        if self.abandoned:
-            raise _Abandoned
-
-    def _load(self) -> _Loaded:
-        from pathlib import Path
-
-        c = self.config
-        if c.weights is None:
-            loaded = self._start_online()
-        else:
-            path = Path(c.weights)
-            if path.suffix.lower() == ".onnx":
-                loaded = self._load_onnx(path)
-            else:
-                loaded = self._load_checkpoint(path)
-        if loaded.net.family != self.family:
-            raise ConfigError(
-                f"{c.weights or c.start}: a {loaded.net.family} model; use the "
-                f"{'slnet' if loaded.net.family == 'slnet' else 'deepls'} method"
-            )
-        if loaded.window is None and loaded.net.context_channels:
-            # A frozen model that sees the window context still needs the window.
-            loaded = loaded._replace(window=_window_for(c))
-        self._stage()
-        return loaded
-
-    def _make_runner(self) -> Any:
-        from streamseg.segmenters.deepls.onnx import OnnxRunner
-
-        c = self.config
-        return OnnxRunner(c.ort_threads, c.providers or None, c.half, c.io_binding)
-
-    def _read_checkpoint(self, path: Any) -> tuple[ModelConfig, Any, Any]:
-        """``(ModelConfig, torch model with the weights, the Checkpoint)`` of a ``.pt``."""
-        from streamseg.segmenters.deepls.checkpoint import load_checkpoint
-        from streamseg.segmenters.deepls.model import model_from_checkpoint
-
-        ckpt = load_checkpoint(path)
-        self._stage()  # torch is imported: seconds
-        net, model = model_from_checkpoint(ckpt, str(path))
-        return net, model, ckpt
-
-    # -- frozen models ----------------------------------------------------------------------
-
-    def _load_onnx(self, path: Any) -> _Loaded:
-        from streamseg.errors import ModelError
-        from streamseg.segmenters.deepls.onnx import read_metadata
-
-        if self.config.backend != "onnx":
-            raise ConfigError(f"{path}: an ONNX model runs with backend=onnx only")
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelError(f"{path}: no such model file") from None
-        meta = read_metadata(data, str(path))
-        try:
-            net = ModelConfig(**meta["model"])
-            size = (int(meta["size"][0]), int(meta["size"][1]))
-        except (KeyError, TypeError, ValueError, ConfigError) as err:
-            raise ModelError(f"{path}: incomplete streamseg metadata ({err})") from None
-        context = None
-        if meta.get("context") is not None:
-            context = np.asarray(meta["context"], np.float32)
-        if meta.get("quantized") and self.config.half:
-            # float16 conversion would also turn the quantization scales to float16,
-            # which ONNX Runtime rejects: int8 is already the cheaper representation.
-            raise ConfigError(f"{path}: an int8 model; half=true applies to float32 models only")
-        runner = self._make_runner()
-        runner.load(data, 0, str(path))
-        return _Loaded(net, size, ("onnx", runner), context, None, None)
-
-    def _load_checkpoint(self, path: Any) -> _Loaded:
-        from streamseg.segmenters.deepls.onnx import export_bytes
-
-        net, model, ckpt = self._read_checkpoint(path)
-        # Two-pass training stored the clip's median/MAD (None otherwise): segment against it.
-        if self.config.backend == "torch":
-            return _Loaded(net, ckpt.size, ("torch", model), ckpt.context, None, None)
-        self._stage()
-        runner = self._make_runner()
-        data = export_bytes(model, net, ckpt.size, self.config.mask, dynamic=False)
-        self._stage()
-        runner.load(data, 0, str(path))
-        return _Loaded(net, ckpt.size, ("onnx", runner), ckpt.context, None, None)
-
-    # -- online learning --------------------------------------------------------------------
-
-    def _start_online(self) -> _Loaded:
-        from streamseg.segmenters.deepls.online import OnlineLearner
-        from streamseg.segmenters.deepls.onnx import OnnxTemplate
-        from streamseg.segmenters.deepls.train import Trainer
-        from streamseg.segmenters.preprocess import processing_size
-
-        c = self.config
-        assert self.size is not None  # open() asks for it, a frame has one
-        if c.backend != "onnx":
-            raise ConfigError("online learning segments with ONNX Runtime: use backend=onnx")
-        start = c.start
-        state = None
-        net = c.net
-        if start == "builtin":
-            from streamseg.models import builtin_checkpoint
-
-            # SLNet ships a grey start only: a colour SLNet gets the warning below.
-            colour = c.net.colour and self.family == "unet"
-            start = str(builtin_checkpoint(self.family, colour))
-            builtin_net = self._read_checkpoint(start)[0]
-            if builtin_net != c.net:
-                log.warning(
-                    "%s: the built-in starting model is %s, not the configured %s; "
-                    "starting from random weights",
-                    self.name,
-                    builtin_net,
-                    c.net,
-                )
-                start = "random"
-        resumed: dict[str, Any] = {}
-        if start != "random":
-            net, model, ckpt = self._read_checkpoint(start)
-            state = model.state_dict()
-            if c.start != "builtin" and "optimizer" in ckpt.meta:
-                # A checkpoint of an online run (--resume): go on with its optimiser
-                # state, step count and model version rather than starting them over.
-                resumed = ckpt.meta
-        _check_stack(c.min_frames, net)  # a checkpoint's own net may have a longer stack
-        size = processing_size(self.size[0], self.size[1], c.area)
-        self._stage()
-        trainer = Trainer(
-            net, c.train, state, resumed.get("optimizer"), int(resumed.get("steps", 0)), seed=c.seed
-        )
-        self._stage()
-        runner = self._make_runner()
-        template = OnnxTemplate(trainer.model, net, size, c.mask)
-        self._stage()
-
-        def publish(version: int) -> None:
-            data = template.fill(trainer.eval_model(), {"version": version})
-            runner.swap(runner.build(data, f"online model v{version}"), version)
-
-        window = _window_for(c)
-        learner = OnlineLearner(
-            trainer,
-            window,
-            publish,
-            mode=c.mode,
-            min_frames=c.min_frames,
-            steps_per_round=c.steps_per_round,
-            train_every=c.train_every,
-            publish_every=c.publish_every,
-            publish_seconds=c.publish_seconds,
-            threads=c.trainer_threads,
-            max_steps_per_s=c.max_steps_per_s,
-            paste=c.paste,
-            name=self.name,
-            spawn=self._lifeline.start,
-        )
-        if state is not None:
-            # The starting model segments from the first frame (version 0, or the resumed one).
-            version = int(resumed.get("version", 0))
-            learner.stats.version = version
-            runner.load(template.fill(trainer.eval_model(), {"version": version}), version, start)
-        return _Loaded(net, size, ("onnx", runner), None, window, learner)
+    small: np.ndarray | None  # the net's mask at processing size, ghosts removed (hold policy)
+    frame: np.ndarray  # the frame segmented (aligned to the memory when the camera shook)
+    held: np.ndarray | None  # pixels the window must not learn (processing size), or None
+    remembered: np.ndarray | None  # the memory's own mask (aligned): what it does not learn
 
 
 @register("deepls")
@@ -356,10 +99,8 @@ class DeepLS(Segmenter):
     continuous_score: ClassVar[bool] = True
     checkpointable: ClassVar[bool] = True
     wants_source_fps: ClassVar[bool] = True
+    wants_source_liveness: ClassVar[bool] = True
     trains_on_clip: ClassVar[bool] = True
-    #: Trained inline, in step with the frames and seeded (``async`` trains on a thread of
-    #: its own, so what the net has learned by a frame depends on the machine's timing).
-    reproducible: ClassVar[Mapping[str, Any]] = MappingProxyType({"mode": "sync"})
 
     @dataclass(frozen=True)
     class Config:
@@ -372,8 +113,13 @@ class DeepLS(Segmenter):
                 package), ``random``, or a ``.pt`` checkpoint (``--resume``).
             save: write the online model's checkpoint here when closing (atomic; by
                 ``close()`` or the end of a ``with`` block, not by the garbage collector).
-            mode: ``async`` trains on a background thread (live default); ``sync``
-                trains inline every ``train_every`` frames, seeded (reproducible).
+            mode: ``auto`` (the default): ``paced``, or ``async`` when a run reads a live
+                source. ``paced`` trains on a background thread one round every
+                ``train_every`` frames and swaps the model in at a round's end, in step with
+                the frames: the masks depend on the frames and the seed alone, and the frame
+                path waits only if a round is not done when the next is due; ``async`` trains
+                as fast as its thread can, paced by the clock (live sources: the frame path
+                never waits); ``sync`` trains inline (for tests).
             window: frames in the sliding window (the batch of each step).
             stride: keep every ``stride``-th frame in the window, so it spans
                 ``window × stride`` frames.
@@ -389,13 +135,13 @@ class DeepLS(Segmenter):
                 :mod:`~streamseg.segmenters.deepls.augment`). Without it an empty, still
                 scene trains the net to answer 0 to everything, and it stops seeing
                 what enters later (0: off).
-            train_every: frames between rounds in sync mode.
+            train_every: frames between rounds in paced and sync modes.
             publish_every: steps between two swaps of the frozen model.
             publish_seconds: async mode: swap at least this often while training.
             hold: seconds a stopped object is kept out of the window (see the module doc).
             ghosts: a blob whose outline has this many times more gradient in the
                 window's median than in the frame is a ghost (where an object was, see
-                :mod:`~streamseg.segmenters.ghosts`): its pixels that did not change
+                :mod:`~streamseg.segmenters.deepls.ghosts`): its pixels that did not change
                 since the window's newest frame are dropped from the mask (0: off). Needs
                 the window: online models and frozen ones that see the window context.
                 The window is left alone: it forgets the ghost as it forgets any object
@@ -403,7 +149,7 @@ class DeepLS(Segmenter):
                 of his own ghost got absorbed).
             outline: trim the mask to the pixels where the frame, at its own size,
                 differs from a full-resolution background by more than this many noise
-                scales (and ``change_floor``); see :mod:`~streamseg.segmenters.outline`
+                scales (and ``change_floor``); see :mod:`~streamseg.segmenters.deepls.outline`
                 (0: off; 3: three standard deviations of the noise). The background
                 learns from the frames the window keeps (not from held pixels), so like
                 ``ghosts`` it works for online models and frozen ones that see the window
@@ -429,6 +175,17 @@ class DeepLS(Segmenter):
             train: how the model trains.
             area: processing size in pixels (aspect ratio kept).
             mask: the mask rule on the net's |S|.
+            fusion: how the network's and the memory's opinions make the mask: ``veto``
+                (the memory's blobs that the network sees), ``memory`` or ``net`` alone,
+                ``and``, ``or``; see :mod:`~streamseg.segmenters.deepls.policies`. With
+                the memory on (every fusion but ``net``), the window does not learn the
+                pixels of the mask, and ``hold``, ``ghosts`` and ``outline`` (the network's
+                own policies) are not used: the memory keeps stopped objects and heals ghosts.
+            veto_share: ``veto``: share of a blob's pixels the network must see.
+            memory: the long, conservative background memory
+                (:mod:`~streamseg.segmenters.deepls.memory`).
+            stabilise: align each frame to the memory's background first when the camera
+                shook (:mod:`~streamseg.segmenters.deepls.stabilise`); with the memory on.
             fps: frame rate for ``hold``; 0: the source's, which the pipeline fills in
                 (25 when the source does not say, or when used as a library).
             seed: seed of initialisation and sampling (online, and ``streamseg train``).
@@ -437,15 +194,15 @@ class DeepLS(Segmenter):
         weights: str | None = None
         start: str = "builtin"
         save: str | None = None
-        mode: Literal["async", "sync"] = "async"
+        mode: Literal["auto", "paced", "async", "sync"] = "auto"
         window: int = 32
         stride: int = 4
         interval: float = 0.0
         min_frames: int = 4
         steps_per_round: int = 1
         paste: float = 1.0
-        train_every: int = 1
-        publish_every: int = 20
+        train_every: int = 8
+        publish_every: int = 4
         publish_seconds: float = 2.0
         hold: float = 0.0
         ghosts: float = 2.0
@@ -462,6 +219,10 @@ class DeepLS(Segmenter):
         train: TrainConfig = field(default_factory=TrainConfig)
         area: int = 4800
         mask: MaskRule = field(default_factory=lambda: MaskRule(k=5.0, floor=0.07, blur=0.8))
+        fusion: Literal["veto", "memory", "net", "and", "or"] = "veto"
+        veto_share: float = 0.1
+        memory: MemoryConfig = field(default_factory=MemoryConfig)
+        stabilise: bool = True
         fps: float = 0.0
         seed: int = 0
 
@@ -490,6 +251,12 @@ class DeepLS(Segmenter):
             check(0 <= self.change_floor < 1, "change_floor must be in [0, 1)")
             check(self.fps >= 0, "fps must be >= 0 (0: the source's)")
             check(0 <= self.seed < 2**32, f"seed must be in 0..2**32-1, got {self.seed}")
+            check(0 < self.veto_share <= 1, f"veto_share must be in (0, 1], got {self.veto_share}")
+
+        @property
+        def uses_memory(self) -> bool:
+            """The memory takes part in the mask (every fusion but ``net``)."""
+            return self.fusion != "net"
 
     def __init__(self, config: Any | None = None) -> None:
         super().__init__(config)
@@ -508,8 +275,10 @@ class DeepLS(Segmenter):
         self._med: tuple[int, np.ndarray] | None = None
         self._fixed_ctx: np.ndarray | None = None
         self._outline: Outline | None = None
+        self._memory: PixelMemory | None = None
+        self._stabiliser: Stabiliser | None = None
         self._closed_stats: dict[str, Any] | None = None
-        self._startup: _StartUp | None = None
+        self._startup: StartUp | None = None
         # The frame size (h, w) an online model was sized for (a frozen one: None).
         self._loaded_for: tuple[int, int] | None = None
 
@@ -541,11 +310,15 @@ class DeepLS(Segmenter):
         startup = self._startup
         if startup is None or startup.size != size:
             self._drop_startup()
-            startup = _StartUp(self.config, self.family, self.name, size, self._lifeline)
+            startup = StartUp(self.config, self.family, self.name, size, self._lifeline)
             self._startup = startup
             self._lifeline.hold(startup.abandon)
             self._lifeline.start(startup.run, name="streamseg-start")
-        startup.done.wait()  # a KeyboardInterrupt leaves it running for the next call
+        # In slices: a signal that comes just before a thread blocks in an untimed wait is
+        # handled only when the wait ends (seconds later here); a timed one ends soon after.
+        # A KeyboardInterrupt leaves the start-up running for the next call.
+        while not startup.done.wait(0.1):
+            pass
         self._drop_startup(abandon=False)
         if startup.error is not None and not startup.abandoned:
             raise startup.error
@@ -571,25 +344,29 @@ class DeepLS(Segmenter):
                 startup.abandon()
 
     def _learn_from(self, seg: _Segmented) -> None:
-        """Push the frame (with the ghost and hold policies applied) and let the learner train."""
+        """Let the memory learn, push the frame (held where it must be), let the learner train."""
+        if self._memory is not None and seg.remembered is not None:
+            self._memory.learn(seg.frame, seg.remembered)
         if self._window is None:
             return  # a frozen model without context keeps no state
         x = seg.x
         held_full = None  # held pixels at the frame's size: the outline must not learn them either
         if self._age is None:  # reset() dropped it; a frozen model does not load again
             self._age = np.zeros(x.shape[:2], np.int32)
-        if seg.residual is not None and seg.small is not None and self.config.hold > 0:
+        held = seg.held
+        hold = self.config.hold
+        if held is None and seg.residual is not None and seg.small is not None and hold > 0:
             fg = seg.small > 0
             self._age = np.where(fg, self._age + 1, 0)
-            held = fg & (self._age <= self.config.hold * (self.config.fps or 25.0))
-            if held.any() and len(self._window):
-                # The window's own median there, not the net's L = d − S: S rarely takes
-                # the whole object, so L keeps a trace of it that the median would slowly
-                # learn. Dilated by a pixel, because the mask's rim is what leaks first.
-                held_full = _to_size(held, seg.frame.shape[:2])
-                held = _dilate(held)
-                x = np.where(held if x.ndim == 2 else held[..., None], self._median(), x)
-                x = x.astype(np.float32)
+            held = fg & (self._age <= hold * (self.config.fps or 25.0))
+            held_full = to_size(held, seg.frame.shape[:2]) if held.any() else None
+        if held is not None and held.any() and len(self._window):
+            # The window's own median there, not the net's L = d − S: S rarely takes
+            # the whole object, so L keeps a trace of it that the median would slowly
+            # learn. Dilated by a pixel, because the mask's rim is what leaks first.
+            held = dilate(held)
+            x = np.where(held if x.ndim == 2 else held[..., None], self._median(), x)
+            x = x.astype(np.float32)
         kept = self._window.push(x, self._timestamp)
         outline = self._outliner()
         if kept and outline is not None:
@@ -699,9 +476,14 @@ class DeepLS(Segmenter):
 
     def _ghosts(self, x: np.ndarray, small: np.ndarray) -> np.ndarray | None:
         """Ghost pixels of the processing-size mask ``small`` (None: none, or policy off)."""
-        if self.config.ghosts <= 0 or self._window is None or not len(self._window):
+        if (
+            self.config.ghosts <= 0
+            or self.config.uses_memory
+            or self._window is None
+            or not len(self._window)
+        ):
             return None
-        from streamseg.segmenters.ghosts import ghost_blobs
+        from streamseg.segmenters.deepls.ghosts import ghost_blobs
 
         ghost = ghost_blobs(small, x, self._median(), self.config.ghosts)
         newest = self._window.newest()
@@ -715,18 +497,58 @@ class DeepLS(Segmenter):
 
     def _outliner(self) -> Outline | None:
         """The full-resolution outline (None: off, or no window to pace it)."""
-        if self.config.outline <= 0 or self._window is None:
+        if self.config.outline <= 0 or self._window is None or self.config.uses_memory:
             return None
         if self._outline is None:
             assert self._net is not None
             self._outline = Outline(self.config.outline, self.config.change_floor, self._net.colour)
         return self._outline
 
+    def _aligned(self, image: np.ndarray) -> np.ndarray:
+        """``image`` aligned to the memory's background when the camera shook (else as given)."""
+        c = self.config
+        if not c.uses_memory or not c.stabilise:
+            return image
+        if self._stabiliser is None:
+            self._stabiliser = Stabiliser()
+        memory = self._memory
+        reference = memory.background() if memory is not None and memory.started else None
+        return self._stabiliser.align(image, reference)
+
     def _segment(self, image: np.ndarray, advance: bool = False) -> _Segmented:
-        x = self._prepare(image)
-        residual = self._residual(x, advance)
-        if residual is None:
-            return _Segmented(x, np.zeros(image.shape[:2], np.uint8), None, None, image)
+        c = self.config
+        frame = self._aligned(image)
+        x = self._prepare(frame)
+        residual = self._residual(x, advance) if c.fusion != "memory" else None
+        if not c.uses_memory:
+            if residual is None:
+                empty = np.zeros(image.shape[:2], np.uint8)
+                return _Segmented(x, empty, None, None, frame, None, None)
+            return self._net_only(x, residual, frame)
+        if self._memory is None:
+            self._memory = PixelMemory(c.memory, seed=c.seed)
+        remembered = self._memory.apply(frame)
+        # What the memory finds it does not learn, and neither does the window (the network
+        # goes on seeing a stopped object): the fusion decides what is shown, not what is kept.
+        held = None
+        if remembered.any():
+            h, w = x.shape[:2]
+            held = cv2.resize(remembered, (w, h), interpolation=cv2.INTER_AREA) > 0
+        if residual is None and c.fusion != "memory":  # no model yet: nothing is shown
+            empty = np.zeros(image.shape[:2], np.uint8)
+            return _Segmented(x, empty, None, None, frame, held, remembered)
+        score = net_mask = None
+        if residual is not None:
+            score = residual_score(residual)
+            self._last = (x, residual, image.shape)
+            if c.fusion in ("and", "or"):
+                net_mask = c.mask(score, image.shape[:2])
+        fused = combine(c.fusion, remembered, net_mask, score, c.mask.floor, c.veto_share)
+        mask = self._stabiliser.restore(fused) if self._stabiliser is not None else fused
+        return _Segmented(x, mask, residual, None, frame, held, remembered)
+
+    def _net_only(self, x: np.ndarray, residual: np.ndarray, image: np.ndarray) -> _Segmented:
+        """The network's mask with its own ghost and outline policies (``fusion=net``)."""
         score = residual_score(residual)
         self._last = (x, residual, image.shape)
         mask = self.config.mask(score, image.shape[:2])
@@ -737,11 +559,11 @@ class DeepLS(Segmenter):
             ghost = self._ghosts(x, small)
             if ghost is not None:
                 small[ghost] = 0
-                mask[_to_size(ghost, image.shape[:2])] = 0
+                mask[to_size(ghost, image.shape[:2])] = 0
         outline = self._outliner()
         if outline is not None:
             mask = outline(mask, image)
-        return _Segmented(x, mask, residual, small, image)
+        return _Segmented(x, mask, residual, small, image, None, None)
 
     # -- the segmenter interface ------------------------------------------------------------
 
@@ -759,6 +581,8 @@ class DeepLS(Segmenter):
         return self._segment(image).mask
 
     def _score_one(self, image: np.ndarray) -> np.ndarray:
+        if self.config.uses_memory:
+            return self._memory_score(image)
         x = self._prepare(image)
         residual = self._residual(x)
         if residual is None:
@@ -767,12 +591,25 @@ class DeepLS(Segmenter):
         out = self.config.mask.normalised(score, image.shape[:2])
         ghost = self._ghosts(x, self.config.mask(score)) if self.config.ghosts > 0 else None
         if ghost is not None:
-            out[_to_size(ghost, image.shape[:2])] = 0.0
+            out[to_size(ghost, image.shape[:2])] = 0.0
         outline = self._outliner()
         changed = outline.changed(image) if outline is not None else None
         if changed is not None:
             out[~changed] = 0.0
         return out
+
+    def _memory_score(self, image: np.ndarray) -> np.ndarray:
+        """The memory's evidence, on the mask's side of 0.5 where the mask decided otherwise."""
+        seg = self._segment(image)
+        memory = self._memory
+        evidence = memory.score(seg.mask.shape) if memory is not None else None
+        if evidence is None:
+            return (seg.mask > 0).astype(np.float32)
+        if self._stabiliser is not None and self._stabiliser.shift != (0.0, 0.0):
+            evidence = self._stabiliser.restore(evidence)
+        inside = seg.mask > 0
+        out = np.where(inside, np.maximum(evidence, 0.5), np.minimum(evidence, 0.49))
+        return out.astype(np.float32)
 
     def _learn_one(self, image: np.ndarray) -> None:
         seg = self._segment(image, advance=True)
@@ -789,19 +626,28 @@ class DeepLS(Segmenter):
         """The background at the frames' size and in their colours (``uint8``), as OpenCV's
         ``getBackgroundImage``; ``None`` before a frame was segmented.
 
-        It is the outline's full-resolution Σ-Δ background (a colour copy of it for
-        colour frames), which converges to the scene's per-pixel median; with the
-        outline off (or before it has a frame), the net's ``L = d − S`` of the last
+        With the memory on, the memory's background image (a Σ-Δ median of what it
+        learned as background, scaled up if the memory works below the frame's size);
+        with ``fusion=net``, the outline's full-resolution Σ-Δ background (a colour copy
+        for colour frames), or with the outline off the net's ``L = d − S`` of the last
         frame, upsampled from the processing size.
         """
-        last, outline = self._last, self._outline
-        if last is None:
-            return None
-        x, residual, shape = last
-        background = outline.background() if outline is not None else None
+        last, outline, memory = self._last, self._outline, self._memory
+        background = None
+        if memory is not None and memory.started:
+            background = memory.background()
+            shape: tuple[int, ...] = memory.frame_shape
+        elif last is not None:
+            x, residual, shape = last
+            background = outline.background() if outline is not None else None
+            if background is None:
+                low = np.clip((x - residual) * 255.0, 0, 255).astype(np.uint8)
+                background = cv2.resize(low, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
         if background is None:
-            low = np.clip((x - residual) * 255.0, 0, 255).astype(np.uint8)
-            background = cv2.resize(low, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+            return None
+        if background.shape[:2] != tuple(shape[:2]):
+            size = (shape[1], shape[0])
+            background = cv2.resize(background, size, interpolation=cv2.INTER_LINEAR)
         if background.ndim == 3 and len(shape) == 2:
             return cv2.cvtColor(background, cv2.COLOR_BGR2GRAY)
         if background.ndim == 2 and len(shape) == 3:
@@ -853,6 +699,8 @@ class DeepLS(Segmenter):
         self._med = None
         self._age = None
         self._outline = None
+        self._memory = None
+        self._stabiliser = None
         if self._window is not None:
             self._window.clear()
         if self.online:
@@ -885,6 +733,7 @@ class DeepLS(Segmenter):
     def _unit_test_params(cls) -> dict[str, Any]:
         return {
             "mode": "sync",
+            "train_every": 1,
             "window": 6,
             "stride": 1,
             "min_frames": 3,
@@ -914,7 +763,7 @@ class SLNetSegmenter(DeepLS):
 
         def __post_init__(self) -> None:
             super().__post_init__()
-            _check_stack(self.min_frames, self.net)
+            check_stack(self.min_frames, self.net)
 
     @classmethod
     def _unit_test_params(cls) -> dict[str, Any]:

@@ -26,7 +26,11 @@ def builtin():
 
 
 def _masks(weights: Path) -> list[np.ndarray]:
-    with ss.open_source(SCENE) as src, ss.create("deepls", weights=str(weights)) as seg:
+    # The network's own masks: the memory around it is the same for both models.
+    with (
+        ss.open_source(SCENE) as src,
+        ss.create("deepls", weights=str(weights), fusion="net") as seg,
+    ):
         return [seg.apply(frame.image) for frame in src]
 
 

@@ -59,6 +59,7 @@ def test_bad_model_file(tmp_path: Path):
 
 ONLINE = {
     "mode": "sync",
+    "train_every": 1,
     "window": 8,
     "stride": 1,
     "min_frames": 4,
@@ -249,6 +250,7 @@ def test_stopped_object_policy_window_span_and_hold():
     recall, learned = {}, {}
     for hold in (0.0, 4.0):  # 4 s = 100 frames, longer than the 75-frame stop
         params = {"window": window, "stride": stride, "hold": hold, "train_every": 4}
+        params["fusion"] = "net"  # the network's own policies (the memory keeps it regardless)
         with ss.create("deepls", mode="sync", seed=0, **params) as seg:
             masks = [seg.apply(scene.render(t)[0]) for t in range(a)]
             before = seg._outline._background.astype(int)
@@ -351,6 +353,7 @@ def _leaving_object_frames(n: int = 48, leave: int = 30) -> list[np.ndarray]:
 def test_a_ghost_is_dropped(ghosts):
     """Where the box stood is a ghost once it leaves: kept without the policy, gone with it."""
     params = {"mode": "sync", "train_every": 1000, "window": 16, "stride": 1, "ghosts": ghosts}
+    params["fusion"] = "net"  # the network's own ghost policy
     old = np.zeros((120, 160), bool)
     old[34:86, 24:40] = True
     with ss.create("deepls", **params) as seg:
@@ -371,7 +374,7 @@ def test_the_outline_trims_the_rim_of_the_processing_size_mask():
     frames = _leaving_object_frames()
     inside, rim = {}, {}
     for outline in (0.0, 3.0):
-        params = {"mode": "sync", "train_every": 1000, "window": 16, "stride": 1}
+        params = {"mode": "sync", "train_every": 1000, "window": 16, "stride": 1, "fusion": "net"}
         with ss.create("deepls", **params, outline=outline) as seg:
             masks = [seg.apply(f) > 0 for f in frames[:-1]]
             score = seg.score_one(frames[-1])  # before apply moves the background toward it
@@ -404,7 +407,7 @@ def test_an_offline_checkpoint_as_start_is_not_a_resume():
 def test_the_change_floor_is_the_outlines_not_the_masks():
     """``mask.floor`` thresholds the net's |S|; ``change_floor`` the frame's own change."""
     frames = _leaving_object_frames(6)
-    params = {"mode": "sync", "train_every": 1000, "window": 4, "stride": 1}
+    params = {"mode": "sync", "train_every": 1000, "window": 4, "stride": 1, "fusion": "net"}
     with ss.create("deepls", **params, change_floor=0.05, mask={"floor": 0.03}) as seg:
         for f in frames:
             seg.apply(f)
@@ -434,7 +437,8 @@ def _isoluminant_object_frames(n: int = 48) -> tuple[list[np.ndarray], np.ndarra
 def test_a_colour_model_finds_what_grey_cannot(colour, found, caplog):
     """``net.colour`` starts from its own shipped model and sees a change of colour only."""
     frames, truth = _isoluminant_object_frames()
-    with ss.create("deepls", mode="sync", train_every=1000, net={"colour": colour}) as seg:
+    params = {"mode": "sync", "train_every": 1000, "fusion": "net"}  # what the network sees
+    with ss.create("deepls", **params, net={"colour": colour}) as seg:
         for frame in frames:
             mask = seg.apply(frame)
     assert "random weights" not in caplog.text
@@ -455,7 +459,8 @@ def test_a_still_empty_scene_does_not_make_the_net_blind(paste, found):
 
     intruder = background.copy()
     intruder[50:90, 60:100] = (40, 40, 200)
-    with ss.create("deepls", mode="sync", paste=paste) as seg:
+    # The network's own mask: the memory around it would find the box regardless.
+    with ss.create("deepls", mode="sync", train_every=1, paste=paste, fusion="net") as seg:
         for _ in range(45):
             seg.apply(noisy(background))
         assert seg.stats()["model_version"] >= 1  # fine-tuned on the still scene
@@ -633,3 +638,50 @@ def test_background_has_the_frames_size_and_colours(colour, outline):
         assert error < 3
     else:  # the net's L at the processing size, upsampled: close, not sharp
         assert error < 40
+
+
+# -- paced training: reproducible at the speed of the frames -----------------------------------
+
+PACED = {**ONLINE, "mode": "paced", "train_every": 2, "publish_every": 1}
+
+
+def test_paced_mode_is_reproducible_whatever_the_trainers_speed(monkeypatch):
+    """Rounds start and their models swap in at fixed frames: timing cannot change a mask."""
+    with ss.create("deepls", **PACED) as a:
+        masks_a, versions_a = [], []
+        scene = SyntheticScene(width=64, height=48, frames=24, seed=3)
+        for t in range(24):
+            masks_a.append(a.apply(scene.render(t)[0]))
+            versions_a.append(a.stats()["model_version"])
+    from streamseg.segmenters.deepls.train import Trainer
+
+    step = Trainer.step
+    delays = iter(np.random.default_rng(0).uniform(0, 0.05, 1000))
+
+    def slow_step(self, *args, **kwargs):  # a trainer that is sometimes slow, sometimes not
+        import time
+
+        time.sleep(next(delays))
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "step", slow_step)
+    with ss.create("deepls", **PACED) as b:
+        masks_b, versions_b = [], []
+        for t in range(24):
+            masks_b.append(b.apply(scene.render(t)[0]))
+            versions_b.append(b.stats()["model_version"])
+    assert versions_a == versions_b and versions_a[-1] >= 3
+    assert all(np.array_equal(x, y) for x, y in zip(masks_a, masks_b, strict=True))
+
+
+def test_auto_mode_is_paced_in_a_library_loop_and_async_on_a_live_run():
+    from streamseg.config import MethodSpec, RunConfig
+    from streamseg.pipeline import _fit_to_source
+
+    with ss.create("deepls", **{**ONLINE, "mode": "auto", "train_every": 2}) as seg:
+        run_frames(seg, 8)
+        assert seg._learner.mode == "paced"
+    spec = MethodSpec("deepls", ss.registry.method_config("deepls", {}))
+    config = RunConfig(methods=(spec,))
+    assert _fit_to_source(config, 25.0, live=True).methods[0].config.mode == "async"
+    assert _fit_to_source(config, 25.0, live=False).methods[0].config.mode == "auto"

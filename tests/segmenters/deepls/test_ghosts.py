@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from streamseg.segmenters.ghosts import ghost_blobs
+from streamseg.segmenters.deepls.ghosts import ghost_blobs
 
 
 def scene() -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from streamseg.errors import ConfigError
-from streamseg.segmenters.outline import Outline
+from streamseg.segmenters.deepls.outline import Outline
 
 
 def test_the_background_moves_one_grey_level_per_kept_frame():

@@ -13,7 +13,7 @@ is a ghost.
 
 Example:
     >>> import numpy as np
-    >>> from streamseg.segmenters.ghosts import ghost_blobs
+    >>> from streamseg.segmenters.deepls.ghosts import ghost_blobs
     >>> frame = np.full((30, 40), 0.5, np.float32)
     >>> background = frame.copy()
     >>> background[10:20, 5:15] = 0.9      # an object the model learned; it has left

@@ -27,7 +27,7 @@ removes pixels, never adds any.
 
 Example:
     >>> import numpy as np
-    >>> from streamseg.segmenters.outline import Outline
+    >>> from streamseg.segmenters.deepls.outline import Outline
     >>> outline = Outline(k=3.0, floor=0.07)
     >>> scene = np.full((40, 60), 100, np.uint8)
     >>> outline.update(scene)
