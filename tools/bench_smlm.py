@@ -139,6 +139,7 @@ def figure(
             ]
             ax.plot(sbrs, ys, marker="o", label=label)
         ax.set_xscale("log")
+        ax.minorticks_off()
         ax.set_xticks(sbrs, [f"{s:g}" for s in sbrs])
         ax.set_xlabel("signal-to-background ratio")
         ax.set_title(title)

@@ -45,7 +45,7 @@ def run(label: str, sim: Any, rule: Any, args: argparse.Namespace) -> tuple[dict
     name, params = VARIANTS[label]
     params = dict(params)
     if name == "deepls":
-        params.update(steps=args.steps, threads=args.threads, seed=args.seed)
+        params.update(steps=args.steps, threads=args.threads, seed=args.seed, tv=args.tv)
     method = create_stack_method(name, **params)
     t0 = time.perf_counter()
     method.fit(sim.raw)
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=positive_int, default=60, help="frames of the stack")
     parser.add_argument("--size", type=frame_size, default="128x128", help="frame size WxH")
     parser.add_argument("--steps", type=positive_int, default=300, help="DeepLS training steps")
+    parser.add_argument("--tv", type=float, default=0.5, help="TV weight μ (penalty and ADMM)")
     parser.add_argument("--k", type=float, default=3.0, help="mask threshold in σ")
     parser.add_argument("--min-area", type=int, default=20, help="smallest mask part (pixels)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the stack and the nets")
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             "frames": args.frames,
             "size": [w, h],
             "steps": args.steps,
+            "tv": args.tv,
             "k": args.k,
             "min_area": args.min_area,
             "seed": args.seed,
