@@ -71,6 +71,7 @@ class DeepLSParams(TypedDict, total=False):
     interval: float
     min_frames: int
     steps_per_round: int
+    batch: int
     paste: float
     train_every: int
     publish_every: int
@@ -90,7 +91,7 @@ class DeepLSParams(TypedDict, total=False):
     train: TrainConfig | Mapping[str, Any]
     area: int
     mask: MaskRule | Mapping[str, Any]
-    fusion: Literal["veto", "memory", "net", "and", "or"]
+    fusion: Literal["veto", "soft", "memory", "net", "and", "or"]
     veto_share: float
     memory: MemoryConfig | Mapping[str, Any]
     stabilise: bool

@@ -38,12 +38,15 @@ class Frame:
         timestamp: seconds; the stream's presentation time for files, the
             monotonic clock at arrival for live sources.
         numbered: ``index`` is the number of the frame's own file (folder sources).
+        truth: the exact foreground mask (``uint8`` 0/255) where the source knows it (the
+            built-in synthetic scene); mosaics show it beside the methods' masks.
     """
 
     image: np.ndarray
     index: int
     timestamp: float
     numbered: bool = False
+    truth: np.ndarray | None = None
 
     @property
     def number(self) -> int:

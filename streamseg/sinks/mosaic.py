@@ -45,18 +45,22 @@ def mosaic(
     show_overlay: bool = True,
     max_width: int | None = None,
     annotated: np.ndarray | None = None,
+    truth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Tile the input and one labelled tile per method (overlay or plain mask) in a grid.
 
     ``max_width``: the grid is at most this wide; the frame and masks are scaled down
     *before* tiling, so a large frame costs what its small tiles cost. ``annotated``: the
     input tile shows it instead of ``image`` (the frame with the events' boxes drawn), the
-    methods' tiles still overlay ``image``.
+    methods' tiles still overlay ``image``. ``truth``: the exact mask, when the source knows
+    it, as a tile of its own after the input's.
     """
     import cv2
 
     base = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     shown = base if annotated is None else annotated
+    if truth is not None:
+        masks = {"ground truth": truth, **masks}
     n = len(masks) + 1
     cols = columns or (n if n <= 3 else math.ceil(math.sqrt(n)))
     h, w = base.shape[:2]
@@ -104,7 +108,8 @@ class MosaicSink(Sink):
 
     def _write(self, frame: Frame, masks: Mapping[str, np.ndarray]) -> None:
         assert self._writer is not None
-        self._writer.write(mosaic(frame.image, masks, max_width=self.max_width), frame.timestamp)
+        grid = mosaic(frame.image, masks, max_width=self.max_width, truth=frame.truth)
+        self._writer.write(grid, frame.timestamp)
 
     def _close(self) -> None:
         if self._writer is not None:

@@ -442,7 +442,9 @@ class WebSink(Sink):
             annotated = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
             for draw in self.annotate:
                 draw(annotated)
-        grid = mosaic(frame.image, masks, max_width=self.max_width, annotated=annotated)
+        grid = mosaic(
+            frame.image, masks, max_width=self.max_width, annotated=annotated, truth=frame.truth
+        )
         ok, buf = cv2.imencode(".jpg", grid, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
         if not ok:
             raise SinkError(f"web view: JPEG encoding of a {grid.shape[1]}x{grid.shape[0]} failed")

@@ -77,6 +77,14 @@ class SyntheticScene:
         illumination_jump_at: frame at which the global brightness jumps (``None``: never).
         illumination_jump: relative size of that jump (0.3 → 30 % brighter).
         fps: nominal frame rate (timestamps are ``t / fps``).
+        stop_seconds: the stopping object stands still this long (from 35 % of the clip);
+            0: for a quarter of the clip. (A person who sits down for minutes.)
+        shake: the camera shakes: each frame (and its truth) is shifted by up to this many
+            pixels in x and y, at random (0: a still camera).
+        sway: foliage in the wind: a leafy patch at the top right sways by up to this many
+            pixels, background that moves (0: none).
+        large: an object this share of the frame's width crosses slowly near the camera
+            (foreground larger than the background it leaves visible; 0: none).
     """
 
     width: int = 320
@@ -87,12 +95,19 @@ class SyntheticScene:
     illumination_jump_at: int | None = None
     illumination_jump: float = 0.3
     fps: float = 25.0
+    stop_seconds: float = 0.0
+    shake: float = 0.0
+    sway: float = 0.0
+    large: float = 0.0
 
     def __post_init__(self) -> None:
         check(self.width >= 16 and self.height >= 16, "synthetic scene must be at least 16×16")
         check(self.frames >= 1, "synthetic scene needs at least one frame")
         check(self.noise >= 0, "noise must be >= 0")
         check(self.fps > 0, "fps must be > 0")
+        check(self.stop_seconds >= 0, "stop_seconds must be >= 0")
+        check(self.shake >= 0 and self.sway >= 0, "shake and sway must be >= 0 pixels")
+        check(0 <= self.large < 1, "large must be a share of the width in [0, 1)")
 
     # The object that stops: it stands still for this share of the clip, starting here.
     STOP_START = 0.35
@@ -102,6 +117,8 @@ class SyntheticScene:
     def stop_interval(self) -> tuple[int, int]:
         """Frames ``[a, b)`` during which the stopping object stands still."""
         a = int(self.frames * self.STOP_START)
+        if self.stop_seconds > 0:
+            return a, a + max(1, round(self.stop_seconds * self.fps))
         return a, a + max(1, int(self.frames * self.STOP_LENGTH))
 
     @property
@@ -109,6 +126,24 @@ class SyntheticScene:
         """Rows and columns of the rippling-water patch (background with dynamic texture)."""
         h, w = self.height, self.width
         return slice(int(0.72 * h), h), slice(0, int(0.38 * w))
+
+    @property
+    def foliage(self) -> tuple[slice, slice]:
+        """Rows and columns of the swaying foliage (background that moves; ``sway`` > 0)."""
+        h, w = self.height, self.width
+        return slice(0, int(0.4 * h)), slice(int(0.62 * w), w)
+
+    @functools.cached_property
+    def _leaves(self) -> np.ndarray:
+        """The foliage's texture, wider than its patch by ``sway`` on each side."""
+        rng = np.random.default_rng((self.seed, 7))
+        rows, cols = self.foliage
+        pad = int(math.ceil(self.sway))
+        h, w = rows.stop - rows.start, cols.stop - cols.start + 2 * pad
+        leaves = np.stack([_smooth_noise(rng, h, w, (6, 3)) for _ in range(3)], axis=-1)
+        return (80.0 + 60.0 * leaves + np.array([-20.0, 30.0, -20.0], np.float32)).astype(
+            np.float32
+        )
 
     @functools.cached_property
     def _model(self) -> tuple[np.ndarray, np.ndarray, list[_Object]]:
@@ -146,6 +181,16 @@ class SyntheticScene:
             start = (rng.uniform(0.15, 0.7) * h, rng.uniform(0, w))
             stop = self.stop_interval if i == 2 else None
             objects.append(_Object(texture, shape, start, velocity, stop))
+        if self.large > 0:
+            # Close to the camera: a tall, wide object enters from the left at walking pace.
+            ow, oh = max(3, int(self.large * w)), max(3, int(0.9 * h))
+            tex = _smooth_noise(rng, oh, ow, (max(2, ow // 6), 3))
+            colour = rng.uniform(30, 225, size=3).astype(np.float32)
+            texture = np.clip(colour + 40.0 * tex[..., None], 0, 255).astype(np.float32)
+            start = (0.05 * h + oh, 0.0)  # positions wrap: this is off screen, left
+            objects.append(
+                _Object(texture, np.ones((oh, ow), bool), start, (0.0, 0.8 * scale), None)
+            )
         return background.astype(np.float32), phase.astype(np.float32), objects
 
     def _placements(self, t: int) -> list[tuple[_Object, tuple[slice, slice], tuple[slice, slice]]]:
@@ -210,6 +255,11 @@ class SyntheticScene:
         yy, xx = np.mgrid[rows, cols]
         ripple = 14.0 * np.sin(0.45 * xx + 0.25 * yy - 0.5 * t + phase)
         image[rows, cols] += ripple[..., None]
+        if self.sway > 0:
+            rows, cols = self.foliage
+            pad = int(math.ceil(self.sway))
+            offset = pad + int(round(self.sway * math.sin(2 * math.pi * t / 37.0)))
+            image[rows, cols] = self._leaves[:, offset : offset + cols.stop - cols.start] * gain
         truth = np.zeros((h, w), np.uint8)
         for obj, (ys, xs), sub in self._placements(t):
             shape = obj.shape[sub]
@@ -220,7 +270,23 @@ class SyntheticScene:
         if self.noise > 0:
             rng = np.random.default_rng((self.seed, t))
             image = image + rng.normal(0.0, self.noise, image.shape).astype(np.float32)
-        return np.clip(image, 0, 255).astype(np.uint8), truth
+        image = np.clip(image, 0, 255).astype(np.uint8)
+        if self.shake > 0:
+            image, truth = self._shaken(t, image, truth)
+        return image, truth
+
+    def _shaken(
+        self, t: int, image: np.ndarray, truth: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``image`` and ``truth`` shifted by frame ``t``'s camera shake."""
+        import cv2
+
+        dx, dy = np.random.default_rng((self.seed, t, 1)).uniform(-self.shake, self.shake, 2)
+        h, w = truth.shape
+        move = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
+        image = cv2.warpAffine(image, move, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        truth = cv2.warpAffine(truth, move, (w, h), flags=cv2.INTER_NEAREST)
+        return image, truth
 
 
 class SyntheticSource(FrameSource):
@@ -256,7 +322,7 @@ class SyntheticSource(FrameSource):
             import cv2
 
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        frame = Frame(image, self._t, self._t / self.scene.fps)
+        frame = Frame(image, self._t, self._t / self.scene.fps, truth=truth)
         self._t += 1
         return frame
 

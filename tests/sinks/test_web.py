@@ -299,7 +299,8 @@ def test_streamseg_run_shows_the_live_view():
                         picture = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
                 except OSError:
                     time.sleep(0.2)  # not listening yet: the source is still opening
-            assert picture is not None and picture.shape == (240, 2 * 320, 3)
+            # input | ground truth (the synthetic scene knows it) | mog2
+            assert picture is not None and picture.shape == (240, 3 * 320, 3)
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=4 * TIMEOUT)

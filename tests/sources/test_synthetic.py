@@ -91,3 +91,29 @@ def test_source_and_written_sequence(synthetic_sequence: Path, small_scene: Synt
     assert np.array_equal(frames[12].image, img) and frames[12].number == 13
     with ss.open_source(synthetic_sequence / "synthetic.mp4") as src:
         assert sum(1 for _ in src) == 60
+
+
+def test_stress_options_render_what_they_say():
+    """Each stress option of the scene changes what it names and keeps the truth exact."""
+    base = SyntheticScene(width=80, height=60, frames=60, seed=1)
+    shaken = SyntheticScene(width=80, height=60, frames=60, seed=1, shake=3.0)
+    moved = [
+        not np.array_equal(shaken.render(t)[0][10:-10, 10:-10], base.render(t)[0][10:-10, 10:-10])
+        for t in range(5)
+    ]
+    assert all(moved)
+    sway = SyntheticScene(width=80, height=60, frames=60, seed=1, sway=3.0)
+    rows, cols = sway.foliage
+    a, b = sway.render(0), sway.render(9)
+    assert not np.array_equal(a[0][rows, cols], b[0][rows, cols])  # the leaves move
+    stop = SyntheticScene(width=80, height=60, frames=2000, seed=1, stop_seconds=40.0)
+    start, end = stop.stop_interval
+    assert end - start == 40 * 25
+    large = SyntheticScene(width=80, height=60, frames=400, seed=1, large=0.6)
+    assert max((large.render(t)[1] > 0).mean() for t in range(0, 400, 20)) > 0.4
+
+
+@pytest.mark.parametrize(("field", "value"), [("shake", -1), ("sway", -1), ("large", 1.0)])
+def test_stress_options_are_checked(field, value):
+    with pytest.raises(ConfigError, match=field):
+        SyntheticScene(**{field: value})

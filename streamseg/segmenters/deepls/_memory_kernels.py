@@ -26,6 +26,18 @@ def _next(rng):  # type: ignore[no-untyped-def]
     return float((s * np.uint64(2685821657736338717)) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _step(s):  # type: ignore[no-untyped-def]
+    """The next xorshift64 state."""
+    s ^= s >> np.uint64(12)
+    s ^= s << np.uint64(25)
+    s ^= s >> np.uint64(27)
+    return s
+
+
+_SCALE_26 = 1.0 / 67108864.0  # 2**-26
+
+
 @njit(cache=True, nogil=True)
 def _below(rng, n):  # type: ignore[no-untyped-def]
     """A uniform integer in ``0..n-1``."""
@@ -103,6 +115,7 @@ def update(  # type: ignore[no-untyped-def]
 ):
     """Feedback and conservative update of every pixel (see the memory's module doc)."""
     n, h, w, c = samples.shape
+    state = rng[0]
     for y in range(h):
         for i in range(w):
             foreground = mask[y, i] != 0
@@ -133,17 +146,25 @@ def update(  # type: ignore[no-untyped-def]
                     background[y, i, ch] += 1
                 elif x[y, i, ch] < background[y, i, ch]:
                     background[y, i, ch] -= 1
+            # One draw gives both decisions (two 26-bit uniforms); the rare updates draw more.
+            state = _step(state)
+            mixed = state * np.uint64(2685821657736338717)
             p = 1.0 / period[y, i]
-            if _next(rng) < p:
+            if float(mixed >> np.uint64(38)) * _SCALE_26 < p:
+                rng[0] = state
                 k = _below(rng, n)
+                state = rng[0]
                 for ch in range(c):
                     samples[k, y, i, ch] = x[y, i, ch]
-            if _next(rng) < p:
+            if float((mixed >> np.uint64(12)) & np.uint64(67108863)) * _SCALE_26 < p:
+                rng[0] = state
                 yy = min(max(y + _below(rng, 3) - 1, 0), h - 1)
                 xx = min(max(i + _below(rng, 3) - 1, 0), w - 1)
                 k = _below(rng, n)
+                state = rng[0]
                 for ch in range(c):
                     samples[k, yy, xx, ch] = x[y, i, ch]
+    rng[0] = state
 
 
 @njit(cache=True, nogil=True)

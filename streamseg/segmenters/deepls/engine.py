@@ -270,6 +270,7 @@ class StartUp:
             threads=c.trainer_threads,
             max_steps_per_s=c.max_steps_per_s,
             paste=c.paste,
+            batch=c.batch,
             name=self.name,
             spawn=self._lifeline.start,
         )

@@ -210,6 +210,7 @@ class PixelMemory:
         self.seed = seed
         self._samples: np.ndarray | None = None
         self._frame_shape: tuple[int, ...] = ()
+        self._healed: np.ndarray | None = None
         self._pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- state ------------------------------------------------------------------------------
@@ -267,10 +268,10 @@ class PixelMemory:
 
     def _exposure(self, x: np.ndarray) -> np.ndarray:
         """``x`` with the global brightness change against the background taken off."""
-        bg = self._last_mask[::2, ::2] == 0
+        bg = self._last_mask[::4, ::4] == 0  # a sixteenth of the pixels tells a global change
         if bg.mean() < 0.2:
             return x  # too few background pixels to tell a global change from objects
-        d = x[::2, ::2].astype(np.int16) - self._background[::2, ::2].astype(np.int16)
+        d = x[::4, ::4].astype(np.int16) - self._background[::4, ::4].astype(np.int16)
         offset = _channel_medians(d[bg])
         if not offset.any():
             return x
@@ -316,6 +317,24 @@ class PixelMemory:
             out = cv2.resize(out, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
         return out
 
+    def ratio(self) -> np.ndarray | None:
+        """The last frame's ``distance / radius`` per pixel at the working size (1: the radius)."""
+        if self._pending is None or self._samples is None:
+            return None
+        limit = np.maximum(self._radius * np.float32(self.config.radius), 1e-3)
+        ratio = (self._pending[2] / limit).astype(np.float32)
+        if self._healed is not None:
+            ratio[self._healed] = 0.0  # ghosts healed this frame are background
+        return ratio
+
+    def clean(self, raw: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+        """A raw decision (0/255, working size) cleaned up as the memory's own, at ``size``."""
+        mask = self._clean(raw)
+        if size is not None and mask.shape != tuple(size):
+            mask = cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+            mask = np.where(mask > 127, np.uint8(255), np.uint8(0))
+        return mask
+
     def _clean(self, raw: np.ndarray) -> np.ndarray:
         closed = cv2.morphologyEx(raw, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
         mask = cv2.bitwise_or(raw, fill_holes(closed))
@@ -324,6 +343,7 @@ class PixelMemory:
     def _heal_ghosts(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``mask`` without the still pixels of ghost blobs, which the samples learn at once."""
         assert self._samples is not None
+        self._healed = None
         if not mask.any():
             return mask
         ghost = ghost_blobs(mask, x, self._background, self.config.ghosts)
@@ -332,6 +352,7 @@ class PixelMemory:
         change = cv2.absdiff(x, self._previous)
         still = (change.max(axis=2) if change.ndim == 3 else change) <= self.config.radius / 2
         heal = ghost & still
+        self._healed = heal
         if heal.any():
             _compiled().heal(x, self._samples, self._background, heal.astype(np.uint8), self._rng)
             mask = mask.copy()

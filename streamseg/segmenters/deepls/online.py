@@ -100,6 +100,7 @@ class OnlineLearner:
         threads: torch threads for training (0: leave torch's setting).
         max_steps_per_s: async mode: at most this many steps per second (0: as many as the
             core allows), so many cameras can share a machine.
+        batch: frames of the window each step trains on, drawn at random (0: all).
         paste: probability that a frame of each step's batch gets a synthetic object
             (:mod:`~streamseg.segmenters.deepls.augment`: a still scene must not make the
             net blind); 0: the window as it is.
@@ -123,6 +124,7 @@ class OnlineLearner:
         threads: int = 0,
         max_steps_per_s: float = 0.0,
         paste: float = 0.0,
+        batch: int = 0,
         name: str = "deepls",
         spawn: Callable[..., threading.Thread] | None = None,
     ) -> None:
@@ -140,6 +142,7 @@ class OnlineLearner:
         self.threads = threads
         self.max_steps_per_s = max_steps_per_s
         self.paste = paste
+        self.batch = batch
         self.stats = OnlineStats(
             steps=trainer.steps, started=time.monotonic(), steps_at_start=trainer.steps
         )
@@ -250,12 +253,12 @@ class OnlineLearner:
         for _ in range(self.steps_per_round):
             if self._worker.stop.is_set():
                 return
-            # A step sees ``train.frames`` of the window's frames (the context stays the whole
+            # A step sees ``batch`` of the window's frames (the context stays the whole
             # window's): the cost of a step grows with its batch, the context's quality with
             # the window. New objects every step (see augment).
             frames = batch
-            n = self.trainer.config.frames
-            if len(frames) > n:
+            n = self.batch
+            if 0 < n < len(frames):
                 frames = frames[np.sort(self.trainer.rng.choice(len(frames), n, replace=False))]
             if self.paste:
                 frames = paste_objects(frames, self.trainer.rng, self.paste)

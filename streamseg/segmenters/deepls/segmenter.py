@@ -130,6 +130,8 @@ class DeepLS(Segmenter):
                 the frames a live source drops; 0: by ``stride``.
             min_frames: frames the window needs before training starts.
             steps_per_round: gradient steps per round.
+            batch: window frames each step trains on, drawn at random (0: the whole window):
+                a step's cost grows with it; the context is always the whole window's.
             paste: probability that each frame of a training batch gets one synthetic
                 object (an ellipse of the frame's own texture, brighter or darker; see
                 :mod:`~streamseg.segmenters.deepls.augment`). Without it an empty, still
@@ -200,6 +202,7 @@ class DeepLS(Segmenter):
         interval: float = 0.0
         min_frames: int = 4
         steps_per_round: int = 1
+        batch: int = 8
         paste: float = 1.0
         train_every: int = 8
         publish_every: int = 4
@@ -219,7 +222,7 @@ class DeepLS(Segmenter):
         train: TrainConfig = field(default_factory=TrainConfig)
         area: int = 4800
         mask: MaskRule = field(default_factory=lambda: MaskRule(k=5.0, floor=0.07, blur=0.8))
-        fusion: Literal["veto", "memory", "net", "and", "or"] = "veto"
+        fusion: Literal["veto", "soft", "memory", "net", "and", "or"] = "veto"
         veto_share: float = 0.1
         memory: MemoryConfig = field(default_factory=MemoryConfig)
         stabilise: bool = True
@@ -241,6 +244,7 @@ class DeepLS(Segmenter):
             check(self.interval >= 0, "interval must be >= 0 seconds (0: by stride)")
             check(2 <= self.min_frames <= self.window, "min_frames must be in 2..window")
             check(self.steps_per_round >= 1, "steps_per_round must be >= 1")
+            check(self.batch == 0 or self.batch >= 2, "batch must be 0 (the window) or >= 2")
             check(0 <= self.paste <= 1, f"paste must be in [0, 1], got {self.paste}")
             check(self.train_every >= 1, "train_every must be >= 1")
             check(self.publish_every >= 1, "publish_every must be >= 1")
@@ -543,9 +547,28 @@ class DeepLS(Segmenter):
             self._last = (x, residual, image.shape)
             if c.fusion in ("and", "or"):
                 net_mask = c.mask(score, image.shape[:2])
-        fused = combine(c.fusion, remembered, net_mask, score, c.mask.floor, c.veto_share)
+        if c.fusion == "soft" and score is not None:
+            fused = self._soft(score, frame.shape[:2])
+        else:
+            fused = combine(c.fusion, remembered, net_mask, score, c.mask.floor, c.veto_share)
         mask = self._stabiliser.restore(fused) if self._stabiliser is not None else fused
         return _Segmented(x, mask, residual, None, frame, held, remembered)
+
+    def _soft(self, score: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """``fusion=soft``: foreground where the geometric mean of the two evidences exceeds 1."""
+        assert self._memory is not None
+        ratio = self._memory.ratio()
+        if ratio is None:
+            return np.zeros(size, np.uint8)
+        h, w = ratio.shape
+        net = (
+            cv2.GaussianBlur(score, (0, 0), self.config.mask.blur)
+            if self.config.mask.blur
+            else score
+        )
+        net = cv2.resize(net, (w, h), interpolation=cv2.INTER_LINEAR) / self.config.mask.floor
+        raw = np.where(ratio * net > 1.0, np.uint8(255), np.uint8(0))
+        return self._memory.clean(raw, size)
 
     def _net_only(self, x: np.ndarray, residual: np.ndarray, image: np.ndarray) -> _Segmented:
         """The network's mask with its own ghost and outline policies (``fusion=net``)."""

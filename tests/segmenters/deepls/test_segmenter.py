@@ -685,3 +685,37 @@ def test_auto_mode_is_paced_in_a_library_loop_and_async_on_a_live_run():
     config = RunConfig(methods=(spec,))
     assert _fit_to_source(config, 25.0, live=True).methods[0].config.mode == "async"
     assert _fit_to_source(config, 25.0, live=False).methods[0].config.mode == "auto"
+
+
+@pytest.mark.parametrize("fusion", ["veto", "soft", "memory", "and", "or", "net"])
+def test_every_fusion_segments_the_synthetic_scene(fusion: str):
+    scene = SyntheticScene(width=160, height=120, frames=240, seed=0)
+    tp = fp = fn = 0
+    with ss.create("deepls", mode="sync", train_every=1000, fusion=fusion) as seg:
+        for t in range(scene.frames):
+            image, truth = scene.render(t)
+            mask = seg.apply(image) > 0
+            if t >= 100:  # objects in the first frame have left their ghosts by then
+                tp += int((mask & (truth > 0)).sum())
+                fp += int((mask & (truth == 0)).sum())
+                fn += int((~mask & (truth > 0)).sum())
+        assert seg.background().shape == image.shape
+    assert 2 * tp / (2 * tp + fp + fn) > 0.6
+
+
+def test_online_steps_train_on_a_batch_of_the_window():
+    seen = []
+    from streamseg.segmenters.deepls.train import Trainer
+
+    step = Trainer.step
+
+    def spy(self, frames, context=None):
+        seen.append(len(frames))
+        return step(self, frames, context)
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(Trainer, "step", spy):
+        with ss.create("deepls", **{**ONLINE, "batch": 3}) as seg:
+            run_frames(seg, 12)
+    assert seen and set(seen) == {3}
