@@ -8,8 +8,10 @@ one after the other on the same file:
 * ``<method>``: decode → ``seg.apply`` → PNG masks (``binNNNNNN.png``) through
   :func:`streamseg.run`, so the numbers are the product's own path.
 
-Method names may carry a variant: ``deepls`` is the online default (the trainer
-thread runs beside the frames, ``mode=async``), ``deepls:frozen`` the same
+Method names may carry a variant: ``deepls`` is the default a run on a file gets
+(trained in step with the frames, ``mode=paced``: a round every ``train_every``
+frames on the trainer's thread), ``deepls:async`` what a live source gets (the
+trainer runs beside the frames as fast as it can), ``deepls:frozen`` the same
 network with no training (the shipped starting model, inference only),
 ``deepls:int8`` that model quantized to int8 (calibrated on the test video, as a
 user calibrates on the camera's footage) and ``deepls:sync`` trains inline.
@@ -22,7 +24,8 @@ time, the peak RSS, and the cost of ``rpca`` per frame over that of the frozen
 DeepLS model (float32 and int8), with RPCA's split between its amortised window
 solves and its own per-frame step.
 
-    python tools/bench.py --methods deepls,deepls:frozen,rpca,mog2 --sizes 320x240,640x480 \\
+    python tools/bench.py --methods deepls,deepls:async,deepls:frozen,rpca,mog2 \\
+        --sizes 320x240,640x480 \\
         --frames-from ../shared/data/cdnet_highway/input --json bench.json
 """
 
@@ -47,7 +50,8 @@ from streamseg.sinks import PngMaskSink, VideoWriter
 from streamseg.timings import Timings
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "deepls": {"mode": "async"},
+    "deepls": {},
+    "deepls:async": {"mode": "async"},
     "deepls:frozen": {"frozen": True},
     "deepls:int8": {"frozen": True, "int8": True},
     "deepls:sync": {"mode": "sync"},
