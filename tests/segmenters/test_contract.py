@@ -61,6 +61,17 @@ def test_predict_one_does_not_change_the_model(name):
             assert np.array_equal(a.apply(image), b.apply(image))
 
 
+def test_a_score_taken_before_each_frame_does_not_change_the_masks(name):
+    """What ``streamseg eval`` does for its precision-recall curves must not move the masks."""
+    cls = ss.registry.method_class(name)
+    if not (cls.continuous_score and cls.stateless_predict and cls.deterministic):
+        pytest.skip(f"{name}: no side-effect-free score (see its docs)")
+    with make(name) as a, make(name) as b:
+        for image in frames(12):
+            b.score_one(image)
+            assert np.array_equal(a.apply(image), b.apply(image))
+
+
 def test_learning_rate_zero_does_not_learn(name):
     cls = ss.registry.method_class(name)
     if cls.cannot_freeze:

@@ -224,6 +224,7 @@ class PixelMemory:
         """Forget the scene."""
         self._samples = None
         self._pending = None
+        self._healed = None
 
     def _work_size(self, h: int, w: int) -> tuple[int, int]:
         scale = min(1.0, (self.config.area / float(h * w)) ** 0.5)
@@ -283,7 +284,8 @@ class PixelMemory:
         self._frame_shape = frame.shape
         x = self._plane(frame)
         if self._samples is None or self._samples.shape[1:] != x.shape:
-            self._start(x)
+            # The first frame (or a new size) is learned, not judged; learn() starts on it.
+            self._healed = None
             self._pending = (x, np.zeros(x.shape[:2], np.uint8), np.zeros(x.shape[:2], np.float32))
             return np.zeros((h, w), np.uint8)
         c = self.config
@@ -295,6 +297,7 @@ class PixelMemory:
             x, self._samples, self._radius, float(c.radius), c.matches, raw, distance
         )
         mask = self._clean(raw)
+        self._healed = None
         if c.ghosts > 0:
             mask = self._heal_ghosts(x, mask)
         self._pending = (x, raw, distance)
@@ -352,9 +355,10 @@ class PixelMemory:
         change = cv2.absdiff(x, self._previous)
         still = (change.max(axis=2) if change.ndim == 3 else change) <= self.config.radius / 2
         heal = ghost & still
+        # learn() writes the healed pixels into the samples: apply() changes no state, so a
+        # score taken before it (or a frame only predicted) leaves the model as it was.
         self._healed = heal
         if heal.any():
-            _compiled().heal(x, self._samples, self._background, heal.astype(np.uint8), self._rng)
             mask = mask.copy()
             mask[heal] = 0
         return mask
@@ -366,10 +370,15 @@ class PixelMemory:
 
         Pixels of ``mask`` (at the frame's size, nonzero = foreground) are not learned.
         """
-        if self._pending is None or self._samples is None:
+        if self._pending is None:
             return
         x, raw, distance = self._pending
         self._pending = None
+        if self._samples is None or self._samples.shape[1:] != x.shape:
+            self._start(x)
+        if self._healed is not None and self._healed.any():
+            heal = self._healed.astype(np.uint8)
+            _compiled().heal(x, self._samples, self._background, heal, self._rng)
         h, w = x.shape[:2]
         if mask.shape != (h, w):
             mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -85,6 +85,23 @@ def test_a_ghost_is_healed_at_once_where_its_outline_is_no_edge_of_the_frame():
     assert (masks[35][old] > 0).mean() > 0.5  # without the test: still there
 
 
+def test_apply_changes_nothing_until_learn():
+    """A frame judged twice (a score, then the mask) leaves the memory as judging it once.
+
+    The box leaves its ghost, which is healed: the healing is learning, done by learn().
+    """
+    frames = _leaving(_scene(span=(110, 150)), np.random.default_rng(3), 40)
+    once, twice = PixelMemory(), PixelMemory()
+    for frame in frames:
+        twice.apply(frame)
+        a, b = once.apply(frame), twice.apply(frame)
+        assert np.array_equal(a, b)
+        once.learn(frame, a)
+        twice.learn(frame, b)
+    assert np.array_equal(once.background(), twice.background())
+    assert np.array_equal(once._samples, twice._samples)  # the healing drew samples once
+
+
 def test_a_ghost_on_a_textured_background_fills_in_from_its_rim():
     """Texture hides the outline from the edge test; the spatial diffusion still heals it.
 
