@@ -120,3 +120,35 @@ def test_onnx_equals_torch_on_real_frames(data_dir: Path, colour: bool):
         with torch.no_grad():
             expected = model(torch.from_numpy(inp)).numpy()
         assert np.abs(runner.run(inp)[0] - expected).max() < 1e-4
+
+
+def _library_loop(sequence: Path) -> tuple[float, list]:
+    """A user's own OpenCV-style loop over a sequence's frames with the default deepls."""
+    import numpy as np
+
+    import streamseg as ss
+    from streamseg.evaluation.cdnet import CDnetSequence
+    from streamseg.evaluation.metrics import Confusion
+
+    seq = CDnetSequence(sequence)
+    scored = set(seq.scored_indices())
+    confusion, masks = Confusion(), []
+    with ss.open_source(seq.input_dir) as source, ss.create("deepls") as seg:
+        for frame in source:
+            mask = seg.apply(frame.image)
+            masks.append(np.packbits(mask > 0))
+            if frame.number in scored:
+                confusion.update(mask, seq.ground_truth(frame.number), seq.roi)
+    return confusion.compute().f_measure, masks
+
+
+def test_the_default_deepls_in_a_library_loop_is_reproducible_and_accurate(data_dir: Path):
+    """What README's table reports is what ss.create("deepls") gives, run after run."""
+    import numpy as np
+
+    f_board, first = _library_loop(data_dir / "sbi_Board")
+    _, second = _library_loop(data_dir / "sbi_Board")
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert f_board >= 0.88  # README: 0.914 (the best peer, LOBSTER, 0.844)
+    f_hall, _ = _library_loop(data_dir / "sbi_HallAndMonitor")
+    assert f_hall >= 0.88  # README: 0.912 (LOBSTER 0.886)
