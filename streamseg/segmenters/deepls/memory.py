@@ -197,8 +197,9 @@ class PixelMemory:
     """The memory of one stream: :meth:`apply` gives a mask, :meth:`learn` updates.
 
     Deciding and learning are separate so that the caller may learn with a mask of its
-    own (DeepLS learns with its final mask, so that what the network finds is not
-    learned either). Frames must keep one size; :meth:`reset` forgets everything.
+    own (DeepLS gives back the memory's own mask, whatever the fusion shows), and so
+    that :meth:`apply` changes nothing: a frame may be judged twice. Frames must keep
+    one size; :meth:`reset` forgets everything.
 
     Args:
         config: the parameters.
@@ -206,6 +207,7 @@ class PixelMemory:
     """
 
     def __init__(self, config: MemoryConfig | None = None, seed: int = 0) -> None:
+        check(0 <= seed < 2**32, f"memory seed must be in 0..2**32-1, got {seed}")
         self.config = config or MemoryConfig()
         self.seed = seed
         self._samples: np.ndarray | None = None
@@ -225,6 +227,7 @@ class PixelMemory:
         self._samples = None
         self._pending = None
         self._healed = None
+        self._frame_shape = ()
 
     def _work_size(self, h: int, w: int) -> tuple[int, int]:
         scale = min(1.0, (self.config.area / float(h * w)) ** 0.5)
@@ -306,12 +309,20 @@ class PixelMemory:
             mask = np.where(mask > 127, np.uint8(255), np.uint8(0))
         return mask
 
+    def _judged(self) -> bool:
+        """Whether the last frame given was compared with the samples (not learned first)."""
+        return (
+            self._pending is not None
+            and self._samples is not None
+            and self._pending[2].shape == self._samples.shape[1:3]
+        )
+
     def score(self, size: tuple[int, int] | None = None) -> np.ndarray | None:
         """The last frame's evidence ``clip(distance / (2 · radius), 0, 1)``: 0.5 is the radius.
 
         At ``size`` ``(h, w)`` (default: the working size); None before a frame was compared.
         """
-        if self._pending is None or self._samples is None:
+        if not self._judged():
             return None
         _, _, distance = self._pending
         limit = np.maximum(self._radius * np.float32(self.config.radius), 1e-3)
@@ -322,7 +333,7 @@ class PixelMemory:
 
     def ratio(self) -> np.ndarray | None:
         """The last frame's ``distance / radius`` per pixel at the working size (1: the radius)."""
-        if self._pending is None or self._samples is None:
+        if not self._judged():
             return None
         limit = np.maximum(self._radius * np.float32(self.config.radius), 1e-3)
         ratio = (self._pending[2] / limit).astype(np.float32)
@@ -366,9 +377,11 @@ class PixelMemory:
     # -- learning ---------------------------------------------------------------------------
 
     def learn(self, frame: np.ndarray, mask: np.ndarray) -> None:
-        """Update with the frame last given to :meth:`apply` and the final ``mask`` of it.
+        """Update with the frame last given to :meth:`apply` and a ``mask`` of it.
 
         Pixels of ``mask`` (at the frame's size, nonzero = foreground) are not learned.
+        ``frame`` names the frame meant; what is learned is the working-size copy
+        :meth:`apply` made of it.
         """
         if self._pending is None:
             return
@@ -401,7 +414,7 @@ class PixelMemory:
                 float(c.period_max),
             )  # fmt: skip
         self._last_raw = raw
-        self._last_mask = np.asarray(mask, np.uint8)
+        self._last_mask = np.array(mask, np.uint8)  # a copy: the caller may reuse its mask
         self._previous = x
 
     # -- what it holds ----------------------------------------------------------------------
@@ -410,7 +423,7 @@ class PixelMemory:
         """The memory's background image (``uint8``, working size, frame channels)."""
         if self._samples is None:
             return None
-        bg = self._background
+        bg = self._background.copy()  # the caller's to change: exposure and ghosts read ours
         return bg[..., 0] if bg.shape[2] == 1 else bg
 
     def nbytes(self) -> int:

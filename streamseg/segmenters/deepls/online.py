@@ -14,11 +14,15 @@ Exactly two objects are shared: the :class:`~streamseg.window.FrameWindow` (a lo
 around push/snapshot) and the :class:`~streamseg.segmenters.deepls.onnx.OnnxRunner`
 (a lock around one session reference). The :class:`OnlineLearner` owns the
 :class:`~streamseg.segmenters.deepls.train.Trainer`; inference never touches torch
-and training never touches the live session, so the frame path never waits for
-training.
+and training never touches the live session.
 
-``mode="sync"`` runs the very same rounds inline, every ``train_every`` frames, in
-step with the frames and seeded: reproducible bit for bit, for tests and scores.
+``mode="async"`` (live sources) trains as fast as the thread can: the frame path never
+waits for training. ``mode="paced"`` (files, the library's loops) starts a round on the
+thread every ``train_every`` frames and swaps its model in when the next round is due,
+at the same frame every run: the frame path waits only if a round is not done by then,
+and the masks depend on the frames and the seed alone. ``mode="sync"`` runs the very
+same rounds inline, in step with the frames and seeded: reproducible bit for bit, for
+tests.
 
 Failures in the trainer thread are kept and re-raised on the caller's thread at
 the next frame as :class:`~streamseg.errors.TrainerError`; :meth:`OnlineLearner.close`
@@ -163,7 +167,8 @@ class OnlineLearner:
     # -- the caller's side ------------------------------------------------------------------
 
     def after_frame(self) -> None:
-        """Called after each frame was pushed: trains inline (sync) or starts the thread (async)."""
+        """Called after each frame was pushed: trains inline (sync), hands the thread its
+        next round and swaps the last one's model in (paced), or starts the thread (async)."""
         self.check()
         self._frames += 1
         if self._frames == 1:

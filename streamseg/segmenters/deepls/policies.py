@@ -15,14 +15,19 @@ combine:
   memory calls foreground (sparkling water, noise) and the network does not are
   dropped; what the network misses of an object the memory keeps, as long as the
   network sees some of it.
-* ``memory``: the memory's mask alone (the network is not run).
+* ``soft``: per pixel, the memory's distance to its samples over its radius times the
+  network's ``|S|`` over its floor; foreground where the product exceeds 1 (their
+  geometric mean exceeds each one's threshold), cleaned up as the memory's mask is.
+  It depends on the network's scale of ``|S|``, which online training moves.
+* ``memory``: the memory's mask alone (the network is neither run nor trained).
 * ``net``: the network's mask alone, with its own outline and ghost policies (the
   method as it was before the memory: :mod:`~streamseg.segmenters.deepls.outline`,
   :mod:`~streamseg.segmenters.deepls.ghosts`).
 * ``and`` / ``or``: pixel-wise, for comparison.
 
-With the memory on, the **window is held** wherever the final mask is foreground: the
-window receives its own median there, not the frame, so the network's context does not
+With the memory on, the **window is held** wherever the memory's mask is foreground
+(what the memory does not learn, the window does not learn either): the window receives
+its own median there, not the frame, so the network's context does not
 learn a stopped object either, and the network goes on seeing it as long as the memory
 does (the window's span alone would absorb it in a few seconds). A ghost the memory
 heals leaves the mask, and the window then learns the place again.

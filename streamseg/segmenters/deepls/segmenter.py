@@ -1,36 +1,31 @@
 """The ``deepls`` and ``slnet`` segmenters.
 
-Every frame is segmented on its own: the frame goes to the processing size, the
-frozen net (an ONNX Runtime session) gives its sparse part ``S``, and the shared
-:class:`~streamseg.segmenters.masking.MaskRule` turns ``|S|`` into a mask at the
-frame's size. ``background()`` is ``L = d − S``.
+Each frame is aligned to the background when the camera shook (``stabilise``:
+:mod:`~streamseg.segmenters.deepls.stabilise`), compared with a long per-pixel background
+memory (:mod:`~streamseg.segmenters.deepls.memory`) and seen by the network: the frame at
+the processing size with the window's median and spread as context, whose sparse part
+``S`` says what the last seconds do not explain. ``fusion``
+(:mod:`~streamseg.segmenters.deepls.policies`) makes the mask from the two: by default the
+memory's blobs that the network sees. The memory learns its own mask's background; the
+window is held where that mask is foreground.
 
 Two ways to get the net:
 
 * **online** (the default, no ``weights``): start from the small model shipped in
   the package and fine-tune it on a sliding window of the stream while it
-  segments (:mod:`streamseg.segmenters.deepls.online`); a new frozen copy is
-  swapped in every few steps;
+  segments (:mod:`streamseg.segmenters.deepls.online`), paced by the frames on files
+  and by the clock on live sources (``mode``); a new frozen copy is swapped in every
+  few steps;
 * **frozen** (``weights: model.pt`` from ``streamseg train``, or ``model.onnx``):
   the two-pass mode of the paper, nothing is learned.
 
-Stopped objects (the policy DESIGN.md asks for): whatever stays in the window long
-enough becomes background. While a pixel is foreground, the window receives its own
-per-pixel median there instead of the frame, for at most ``hold`` seconds; after
-that the frame itself goes in and a stopped object fades into the background over
-about half a window span (``window × stride`` frames). So an object that stops stays
-detected for roughly ``hold`` seconds plus half the window span (tested on the
-synthetic scene's stopping object). The default ``hold`` is 0: a held pixel is also
-a ghost that stays when a parked object leaves, and streams differ in which is worse.
-
-Ghosts (where an object *was*: it stood in the first frame, or parked and left) are
-told from objects by their outline, which is an edge of the window's median rather
-than of the frame (:mod:`~streamseg.segmenters.deepls.ghosts`); their still pixels are left
-out of the mask (``ghosts``, the edge ratio; 0: off).
-
-Outlines: the mask comes from the processing size and overshoots objects by a few
-pixels; a Σ-Δ background at the frame's size trims it to where the frame really
-changed (:mod:`~streamseg.segmenters.deepls.outline`; ``outline``, in noise scales; 0: off).
+With ``fusion=net`` the network's mask stands alone, with policies of its own: ``hold``
+keeps a stopped object out of the window for that many seconds (otherwise it fades into
+the background over about half a window span); ghosts, told by an outline that is an edge
+of the window's median rather than of the frame (:mod:`~streamseg.segmenters.deepls.ghosts`),
+are dropped (``ghosts``); and a Σ-Δ background at the frame's size trims the mask's rim
+(:mod:`~streamseg.segmenters.deepls.outline`, ``outline``). These parameters, and
+``change_floor``, ``fps`` and ``mask.k``, act with ``fusion=net`` only.
 
 This module must not import torch at import time (the registry loads it for
 ``streamseg list``); the inference backend is loaded when the first frame comes.
@@ -140,26 +135,28 @@ class DeepLS(Segmenter):
             train_every: frames between rounds in paced and sync modes.
             publish_every: steps between two swaps of the frozen model.
             publish_seconds: async mode: swap at least this often while training.
-            hold: seconds a stopped object is kept out of the window (see the module doc).
-            ghosts: a blob whose outline has this many times more gradient in the
-                window's median than in the frame is a ghost (where an object was, see
+            hold: ``fusion=net`` only: seconds a stopped object is kept out of the window
+                (see the module doc).
+            ghosts: ``fusion=net`` only (the memory has ``memory.ghosts``): a blob whose
+                outline has this many times more gradient in the window's median than
+                in the frame is a ghost (where an object was, see
                 :mod:`~streamseg.segmenters.deepls.ghosts`): its pixels that did not change
                 since the window's newest frame are dropped from the mask (0: off). Needs
                 the window: online models and frozen ones that see the window context.
                 The window is left alone: it forgets the ghost as it forgets any object
                 (writing the frame into it there measured worse: a person walking out
                 of his own ghost got absorbed).
-            outline: trim the mask to the pixels where the frame, at its own size,
-                differs from a full-resolution background by more than this many noise
+            outline: ``fusion=net`` only: trim the mask to the pixels where the frame, at
+                its own size, differs from a full-resolution background by more than this many noise
                 scales (and ``change_floor``); see :mod:`~streamseg.segmenters.deepls.outline`
                 (0: off; 3: three standard deviations of the noise). The background
                 learns from the frames the window keeps (not from held pixels), so like
                 ``ghosts`` it works for online models and frozen ones that see the window
                 context, not for frozen models without it (``net.context=none``, SLNet).
-            change_floor: the smallest change of a frame's intensity (frames scaled to
-                [0, 1]) that counts: the outline's floor, and what the ghost policy calls
-                still. A property of the camera's frames, unlike ``mask.floor``, which
-                thresholds the net's |S|.
+            change_floor: ``fusion=net`` only: the smallest change of a frame's intensity
+                (frames scaled to [0, 1]) that counts: the outline's floor, and what the
+                ghost policy calls still. A property of the camera's frames, unlike
+                ``mask.floor``, which thresholds the net's |S|.
             trainer_threads: torch threads of the online trainer (0: torch's default);
                 ``streamseg train`` uses every core unless this is set. At most four per
                 core, as every thread count here.
@@ -179,7 +176,7 @@ class DeepLS(Segmenter):
             mask: the mask rule on the net's |S|.
             fusion: how the network's and the memory's opinions make the mask: ``veto``
                 (the memory's blobs that the network sees), ``memory`` or ``net`` alone,
-                ``and``, ``or``; see :mod:`~streamseg.segmenters.deepls.policies`. With
+                ``soft``, ``and``, ``or``; see :mod:`~streamseg.segmenters.deepls.policies`. With
                 the memory on (every fusion but ``net``), the window does not learn the
                 pixels of the mask, and ``hold``, ``ghosts`` and ``outline`` (the network's
                 own policies) are not used: the memory keeps stopped objects and heals ghosts.
@@ -188,8 +185,8 @@ class DeepLS(Segmenter):
                 (:mod:`~streamseg.segmenters.deepls.memory`).
             stabilise: align each frame to the memory's background first when the camera
                 shook (:mod:`~streamseg.segmenters.deepls.stabilise`); with the memory on.
-            fps: frame rate for ``hold``; 0: the source's, which the pipeline fills in
-                (25 when the source does not say, or when used as a library).
+            fps: frame rate for ``hold`` (``fusion=net``); 0: the source's, which the
+                pipeline fills in (25 when the source does not say, or when used as a library).
             seed: seed of initialisation and sampling (online, and ``streamseg train``).
         """
 
@@ -351,8 +348,8 @@ class DeepLS(Segmenter):
         """Let the memory learn, push the frame (held where it must be), let the learner train."""
         if self._memory is not None and seg.remembered is not None:
             self._memory.learn(seg.frame, seg.remembered)
-        if self._window is None:
-            return  # a frozen model without context keeps no state
+        if self._window is None or self.config.fusion == "memory":
+            return  # a frozen model without context keeps no state; fusion=memory needs none
         x = seg.x
         held_full = None  # held pixels at the frame's size: the outline must not learn them either
         if self._age is None:  # reset() dropped it; a frozen model does not load again

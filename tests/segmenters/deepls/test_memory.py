@@ -201,3 +201,34 @@ def test_learn_does_not_learn_the_given_foreground():
 def test_bad_parameters_are_refused(field: str, value: float):
     with pytest.raises(ConfigError, match=field.split("_")[0]):
         MemoryConfig(**{field: value})
+
+
+def test_what_it_hands_out_is_the_callers_to_change():
+    """A background drawn on, or a mask buffer reused, must not change what it decides."""
+    rng = np.random.default_rng(0)
+    scene = _scene()
+    frames = [_noisy(scene, rng) for _ in range(6)]
+    brighter = np.clip(scene.astype(int) + 30, 0, 255).astype(np.uint8)  # a light goes on
+    kept, meddled = PixelMemory(), PixelMemory()
+    for frame in frames:
+        for memory in (kept, meddled):
+            mask = memory.apply(frame)
+            memory.learn(frame, mask)
+        mask[:] = 255  # the caller reuses its buffer (meddled's, the last one learned)
+    meddled.background()[:] = 0  # and draws on the background it was given
+    assert np.array_equal(kept.background(), meddled.background())
+    assert np.array_equal(kept.apply(brighter), meddled.apply(brighter))
+
+
+def test_a_new_frame_size_is_learned_before_it_is_scored():
+    memory = PixelMemory()
+    _run(memory, [_scene(size=(48, 64))] * 3)
+    memory.apply(_scene(size=(40, 64)))
+    assert memory.score() is None and memory.ratio() is None
+    memory.reset()
+    assert memory.frame_shape == () and not memory.started
+
+
+def test_a_bad_seed_is_refused_at_once():
+    with pytest.raises(ConfigError, match="seed"):
+        PixelMemory(seed=-1)

@@ -719,3 +719,11 @@ def test_online_steps_train_on_a_batch_of_the_window():
         with ss.create("deepls", **{**ONLINE, "batch": 3}) as seg:
             run_frames(seg, 12)
     assert seen and set(seen) == {3}
+
+
+def test_the_memory_alone_trains_no_network():
+    """fusion=memory shows the memory's mask: the network is neither run nor trained."""
+    for fusion, trains in (("veto", True), ("memory", False)):
+        with ss.create("deepls", mode="sync", train_every=2, fusion=fusion) as seg:
+            run_frames(seg, 40)
+            assert (seg.stats()["train_steps"] > 0) is trains
