@@ -195,28 +195,23 @@ class OnnxTemplate:
             for tensor in state.values():
                 if tensor.dtype.is_floating_point:
                     tensor.copy_(torch.rand(tensor.shape, generator=gen) + 0.5)
-        self._proto = onnx.load_from_string(
-            export_bytes(probe, net, size, mask, fold=False, dynamic=False)
-        )
-        tensors = list(self._proto.graph.initializer) + [
-            attr.t
-            for node in self._proto.graph.node
-            if node.op_type == "Constant"
-            for attr in node.attribute
-            if attr.name == "value"
-        ]
+        self._bytes = export_bytes(probe, net, size, mask, fold=False, dynamic=False)
+        tensors = _weight_tensors(onnx.load_from_string(self._bytes))
         by_size: dict[int, list[tuple[str, np.ndarray]]] = {}
         for name, tensor in state.items():
             if tensor.dtype.is_floating_point:
                 by_size.setdefault(tensor.numel(), []).append((name, tensor.numpy().ravel()))
-        self._slots: list[tuple[str, Any]] = []
-        for tp in tensors:
+        # (state name, position in _weight_tensors): fill() parses a fresh copy of the
+        # template each time, because protobuf's arenas keep every value ever written
+        # into a message until it dies (a long-lived message grew by a model per swap).
+        self._slots: list[tuple[str, int]] = []
+        for position, tp in enumerate(tensors):
             arr = numpy_helper.to_array(tp)
             if arr.dtype != np.float32:
                 continue
             for name, values in by_size.get(arr.size, []):
                 if np.array_equal(values, arr.ravel()):
-                    self._slots.append((name, tp))
+                    self._slots.append((name, position))
                     break
         wanted = {n for n, t in state.items() if t.dtype.is_floating_point}
         self.complete = {n for n, _ in self._slots} == wanted
@@ -229,27 +224,42 @@ class OnnxTemplate:
 
     def fill(self, model: Any, extra: dict[str, Any] | None = None) -> bytes:
         """ONNX bytes of ``model``'s current weights (same architecture as the template)."""
+        import onnx
         from onnx import numpy_helper
 
         if not self.complete:
             return export_bytes(
                 model, self.net, self.size, self.mask, extra, fold=False, dynamic=False
             )
+        proto = onnx.load_from_string(self._bytes)
+        tensors = _weight_tensors(proto)
         state = model.state_dict()
-        for name, tp in self._slots:
+        for name, position in self._slots:
+            tp = tensors[position]
             values = state[name].detach().cpu().numpy().astype(np.float32)
             tp.CopyFrom(numpy_helper.from_array(values.reshape(tuple(tp.dims)), tp.name))
         for key, value in (extra or {}).items():
             full = f"streamseg.{key}"
             text = _meta_value(value)
-            for prop in self._proto.metadata_props:
+            for prop in proto.metadata_props:
                 if prop.key == full:
                     prop.value = text
                     break
             else:
-                prop = self._proto.metadata_props.add()
+                prop = proto.metadata_props.add()
                 prop.key, prop.value = full, text
-        return self._proto.SerializeToString()
+        return proto.SerializeToString()
+
+
+def _weight_tensors(proto: Any) -> list[Any]:
+    """The tensors of ``proto`` that can hold weights: initializers, then Constant values."""
+    return list(proto.graph.initializer) + [
+        attr.t
+        for node in proto.graph.node
+        if node.op_type == "Constant"
+        for attr in node.attribute
+        if attr.name == "value"
+    ]
 
 
 def checkpoint_bytes(ckpt: Checkpoint, net: ModelConfig, model: Any) -> bytes:

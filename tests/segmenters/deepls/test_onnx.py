@@ -230,3 +230,29 @@ def test_two_cameras_start_deepls_in_two_threads_at_once():
     for t in threads:
         t.join(timeout=120)
     assert not errors, errors
+
+
+def test_refilling_the_template_does_not_grow_the_process():
+    """Each online publish refills the template: a day of swaps must not keep a model each.
+
+    Protobuf's arenas keep every value written into a message until it dies, so writing
+    the weights into one long-lived message grew the process by a model per swap.
+    """
+    import gc
+
+    import psutil
+
+    from streamseg.segmenters.deepls.onnx import OnnxTemplate
+
+    net = ModelConfig()  # the shipped width: about half a megabyte of weights
+    model = build_model(net).eval()
+    template = OnnxTemplate(model, net, (60, 80), MaskRule())
+    process = psutil.Process()
+    for _ in range(5):
+        template.fill(model, {"version": 1})
+    gc.collect()
+    before = process.memory_info().rss
+    for version in range(60):
+        template.fill(model, {"version": version})
+    gc.collect()
+    assert process.memory_info().rss - before < 8 * 2**20  # 60 models would be ~29 MB
