@@ -309,22 +309,21 @@ class PixelMemory:
             mask = np.where(mask > 127, np.uint8(255), np.uint8(0))
         return mask
 
-    def _judged(self) -> bool:
-        """Whether the last frame given was compared with the samples (not learned first)."""
-        return (
-            self._pending is not None
-            and self._samples is not None
-            and self._pending[2].shape == self._samples.shape[1:3]
-        )
+    def _judged(self) -> np.ndarray | None:
+        """The last frame's distances if it was compared with the samples (None: not)."""
+        if self._pending is None or self._samples is None:
+            return None
+        distance = self._pending[2]
+        return distance if distance.shape == self._samples.shape[1:3] else None
 
     def score(self, size: tuple[int, int] | None = None) -> np.ndarray | None:
         """The last frame's evidence ``clip(distance / (2 · radius), 0, 1)``: 0.5 is the radius.
 
         At ``size`` ``(h, w)`` (default: the working size); None before a frame was compared.
         """
-        if not self._judged():
+        distance = self._judged()
+        if distance is None:
             return None
-        _, _, distance = self._pending
         limit = np.maximum(self._radius * np.float32(self.config.radius), 1e-3)
         out = np.clip(distance / (2.0 * limit), 0.0, 1.0).astype(np.float32)
         if size is not None and out.shape != tuple(size):
@@ -333,10 +332,11 @@ class PixelMemory:
 
     def ratio(self) -> np.ndarray | None:
         """The last frame's ``distance / radius`` per pixel at the working size (1: the radius)."""
-        if not self._judged():
+        distance = self._judged()
+        if distance is None:
             return None
         limit = np.maximum(self._radius * np.float32(self.config.radius), 1e-3)
-        ratio = (self._pending[2] / limit).astype(np.float32)
+        ratio = (distance / limit).astype(np.float32)
         if self._healed is not None:
             ratio[self._healed] = 0.0  # ghosts healed this frame are background
         return ratio
