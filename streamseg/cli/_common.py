@@ -262,6 +262,11 @@ def invoke(group: click.Group, args: Sequence[str]) -> int:
         result = group.main(args=args, prog_name="streamseg", standalone_mode=False)
     except click.exceptions.Exit as err:
         return int(err.exit_code)
+    except click.UsageError as err:
+        # One line, as every other usage error (click's own adds the usage and a hint).
+        path = err.ctx.command_path if err.ctx is not None else "streamseg"
+        click.echo(f"streamseg: error: {err.format_message()} (see {path} --help)", err=True)
+        return err.exit_code
     except click.ClickException as err:
         err.show()
         return err.exit_code

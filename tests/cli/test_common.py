@@ -33,12 +33,13 @@ from streamseg.cli import main
         (["run", "-s", "synthetic", "-m", "mog2", "--max-frames", "0"], "--max-frames"),
         (["eval", "/no/seq", "/no/res"], "/no/seq: no such folder"),
         (["frobnicate"], "No such command"),
+        (["run", "--sourse", "x"], "No such option"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
-    assert message in err
+    assert message in err and len(err.splitlines()) == 1, err
     assert "Traceback" not in err
 
 
