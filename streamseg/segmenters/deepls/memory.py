@@ -420,11 +420,18 @@ class PixelMemory:
     # -- what it holds ----------------------------------------------------------------------
 
     def background(self) -> np.ndarray | None:
-        """The memory's background image (``uint8``, working size, frame channels)."""
+        """The memory's background image (``uint8``, working size, frame channels): a copy."""
+        reference = self.reference()
+        return None if reference is None else reference.copy()
+
+    def reference(self) -> np.ndarray | None:
+        """The background image itself, read-only (no copy: the stabiliser reads it per frame)."""
         if self._samples is None:
             return None
-        bg = self._background.copy()  # the caller's to change: exposure and ghosts read ours
-        return bg[..., 0] if bg.shape[2] == 1 else bg
+        bg = self._background[..., 0] if self._background.shape[2] == 1 else self._background
+        view = bg.view()
+        view.flags.writeable = False  # exposure and ghosts read the same array
+        return view
 
     def nbytes(self) -> int:
         """Bytes of state (bounded: the samples dominate)."""

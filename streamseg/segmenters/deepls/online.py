@@ -159,7 +159,7 @@ class OnlineLearner:
         self._job: np.ndarray | None = None
         self._in_flight = False
         self._round_done = threading.Event()
-        self._built: tuple[Any, int] | None = None
+        self._built: tuple[Any, int, float] | None = None  # session, version, build seconds
         self._worker = Worker(
             "streamseg-trainer", f"{name}: the online trainer failed", spawn=spawn, sticky=True
         )
@@ -201,10 +201,11 @@ class OnlineLearner:
             self.check()
             self._in_flight = False
             if self._built is not None:
-                built, version = self._built
+                built, version, seconds = self._built
                 self._built = None
                 self._install(built, version)
                 self._published(version)
+                self.stats.publish_ms = 1000 * seconds  # the build's time, on the trainer
         if not self._ready():
             return
         if not self._worker.started:
@@ -283,7 +284,9 @@ class OnlineLearner:
                 self.publish_now()
             else:
                 version = self.stats.version + 1
-                self._built = (self._build(version), version)
+                t0 = time.perf_counter()
+                session = self._build(version)
+                self._built = (session, version, time.perf_counter() - t0)
                 self._since_publish = 0
 
     def publish_now(self) -> None:

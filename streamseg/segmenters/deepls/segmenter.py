@@ -513,7 +513,7 @@ class DeepLS(Segmenter):
         if self._stabiliser is None:
             self._stabiliser = Stabiliser()
         memory = self._memory
-        reference = memory.background() if memory is not None and memory.started else None
+        reference = memory.reference() if memory is not None and memory.started else None
         return self._stabiliser.align(image, reference)
 
     def _segment(self, image: np.ndarray, advance: bool = False) -> _Segmented:
