@@ -170,16 +170,7 @@ class RtspServer:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("RTSP server exited at start") from None
-                time.sleep(0.1)
-        raise RuntimeError(f"RTSP server did not listen within {timeout} s")
+        _wait_listening(self.proc, self.port, timeout, "RTSP server")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -246,16 +237,7 @@ class MqttBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("mosquitto exited at start") from None
-                time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen within {timeout} s")
+        _wait_listening(self.proc, self.port, timeout, "mosquitto")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -279,3 +261,18 @@ def mqtt_broker(tmp_path: Path) -> Iterator[MqttBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+def _wait_listening(proc: subprocess.Popen, port: int, timeout: float, name: str) -> None:
+    """Return once ``proc`` accepts connections on 127.0.0.1:``port``; raise if it dies or
+    does not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited at start") from None
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not listen within {timeout} s")
